@@ -1,0 +1,134 @@
+//! Status codes returned by every export, and the thread-local "last error"
+//! that carries the details of the most recent failure on this thread.
+
+use std::cell::RefCell;
+use std::io;
+
+/// Status codes shared with `src/errors.ts`. Zero is success; the TypeScript
+/// side maps every other value to an error class in one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+// Some codes are produced only on some platforms or by optional parts.
+#[allow(dead_code)]
+pub enum Status {
+    Ok = 0,
+    /// The id names no live mapping: closed, stale or never issued.
+    BadHandle = 1,
+    /// Offset or length reaches past the end of the mapping.
+    OutOfRange = 2,
+    /// An argument is malformed: NaN, negative, fractional, too large, bad flags.
+    InvalidArgument = 3,
+    /// The mapped file was truncated under the mapping; the bytes are gone.
+    Truncated = 4,
+    /// A write or flush on a mapping opened read-only.
+    ReadOnly = 5,
+    /// The operating system refused a call; the last error has its code.
+    Os = 6,
+    /// Every registry slot is taken.
+    TooManyMappings = 7,
+    /// The operation does not exist on this platform.
+    Unsupported = 8,
+}
+
+/// Details of the last failure on this thread.
+#[derive(Clone, Debug, Default)]
+pub struct LastError {
+    /// Raw OS error (errno or GetLastError), 0 when the failure was not an OS call.
+    pub os_code: i32,
+    /// `io::ErrorKind` folded to a small number (see `kind_code`).
+    pub kind: i32,
+    /// Name of the failing call, such as "mmap" or "ftruncate".
+    pub call: &'static str,
+    /// Human-readable cause, such as "No such file or directory (os error 2)".
+    pub message: String,
+}
+
+thread_local! {
+    static LAST: RefCell<LastError> = RefCell::new(LastError::default());
+}
+
+/// A failure on its way out of an export.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: Status,
+    pub detail: LastError,
+}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+impl Failure {
+    /// A failure that is not an OS error; `call` names the export's operation.
+    pub fn new(status: Status, call: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            detail: LastError {
+                os_code: 0,
+                kind: 0,
+                call,
+                message: message.into(),
+            },
+        }
+    }
+
+    /// An OS error from `call`, keeping its code and the platform's text for it.
+    pub fn os(call: &'static str, err: io::Error) -> Failure {
+        Failure {
+            status: Status::Os,
+            detail: LastError {
+                os_code: err.raw_os_error().unwrap_or(0),
+                kind: kind_code(err.kind()),
+                call,
+                message: err.to_string(),
+            },
+        }
+    }
+
+    /// The OS error the calling thread has just seen, from `call`.
+    pub fn last_os(call: &'static str) -> Failure {
+        Failure::os(call, io::Error::last_os_error())
+    }
+}
+
+/// Folds `io::ErrorKind` into the numbers `src/errors.ts` maps to
+/// `Deno.errors.*`. Only kinds stable in Rust 1.63 are named.
+pub fn kind_code(kind: io::ErrorKind) -> i32 {
+    use io::ErrorKind::*;
+    match kind {
+        NotFound => 1,
+        PermissionDenied => 2,
+        AlreadyExists => 3,
+        InvalidInput => 4,
+        OutOfMemory => 5,
+        Unsupported => 6,
+        UnexpectedEof => 7,
+        WouldBlock => 8,
+        Interrupted => 9,
+        TimedOut => 10,
+        InvalidData => 11,
+        _ => 0,
+    }
+}
+
+/// Kind code for a directory where a file was expected (`io::ErrorKind`
+/// has no stable variant for it in Rust 1.63).
+pub const KIND_IS_A_DIRECTORY: i32 = 12;
+
+/// Records `failure` as this thread's last error and returns its status code.
+pub fn record(failure: Failure) -> i32 {
+    let status = failure.status as i32;
+    LAST.with(|last| *last.borrow_mut() = failure.detail);
+    status
+}
+
+/// Turns a result into a status code, recording the failure if there is one.
+pub fn status_of(result: Result<()>) -> i32 {
+    match result {
+        Ok(()) => Status::Ok as i32,
+        Err(failure) => record(failure),
+    }
+}
+
+/// Runs `f` with this thread's last error.
+pub fn with_last<T>(f: impl FnOnce(&LastError) -> T) -> T {
+    LAST.with(|last| f(&last.borrow()))
+}

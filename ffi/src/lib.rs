@@ -1,0 +1,537 @@
+//! Native side of `@riaskov/mmap`.
+//!
+//! Every export validates what it is given, returns an `i32` status (0 on
+//! success, see `error::Status`) and never panics across the boundary. Results
+//! come back through out-pointers; details of a failure through
+//! `mmap_last_error`. Offsets and lengths travel as `f64`, because a JS number
+//! passed into a 64-bit integer parameter knocks a Deno FFI call off V8's fast
+//! path; they are checked to be whole numbers in `[0, 2^53]` here as well as in
+//! TypeScript.
+
+mod error;
+mod os;
+mod registry;
+
+use std::fs::{File, OpenOptions};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use error::{status_of, Failure, Result, Status};
+use registry::{Fields, FLAG_PRIVATE, FLAG_WRITABLE};
+
+/// Version of the exported interface. The TypeScript loader refuses a library
+/// whose version differs from the one it was written for.
+pub const ABI_VERSION: u32 = 1;
+
+/// Flags for `mmap_map`.
+pub const MAP_WRITE: u32 = 1;
+pub const MAP_CREATE: u32 = 2;
+pub const MAP_PRIVATE: u32 = 4;
+pub const MAP_POPULATE: u32 = 8;
+/// `size` is given: grow the file to at least that many bytes.
+pub const MAP_GROW: u32 = 16;
+/// `length` is given: map exactly that many bytes from `offset`.
+pub const MAP_LENGTH: u32 = 32;
+const MAP_ALL: u32 = MAP_WRITE | MAP_CREATE | MAP_PRIVATE | MAP_POPULATE | MAP_GROW | MAP_LENGTH;
+
+/// Flush modes for `mmap_flush`.
+pub const FLUSH_SYNC: u32 = 0;
+pub const FLUSH_ASYNC: u32 = 1;
+pub const FLUSH_DURABLE: u32 = 2;
+
+/// Largest integer a JS number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
+
+/// Open files of file-backed mappings, by registry slot. Kept for durable
+/// sync; `Arc` so that a long fsync does not hold the lock.
+static FILES: Mutex<Vec<Option<Arc<File>>>> = Mutex::new(Vec::new());
+
+fn files() -> MutexGuard<'static, Vec<Option<Arc<File>>>> {
+    // A poisoned lock only means a panic elsewhere (tests); the data is intact.
+    FILES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Checks that `value` is a whole number in `[0, 2^53]` and converts it.
+fn to_u64(value: f64, what: &str, call: &'static str) -> Result<u64> {
+    // NaN fails the range test as well.
+    if !(0.0..=MAX_SAFE).contains(&value) || value.fract() != 0.0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            call,
+            format!(
+                "{} must be a whole number from 0 to 2^53, got {}",
+                what, value
+            ),
+        ));
+    }
+    Ok(value as u64)
+}
+
+fn to_usize(value: f64, what: &str, call: &'static str) -> Result<usize> {
+    let value = to_u64(value, what, call)?;
+    usize::try_from(value).map_err(|_| {
+        Failure::new(
+            Status::OutOfRange,
+            call,
+            format!("{} {} does not fit in memory", what, value),
+        )
+    })
+}
+
+/// Checks that `[offset, offset + len)` lies within `size` bytes.
+fn check_range(offset: usize, len: usize, size: usize, call: &'static str) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(Failure::new(
+            Status::OutOfRange,
+            call,
+            format!(
+                "range {}..{} is outside the mapping of {} bytes",
+                offset,
+                offset as u128 + len as u128,
+                size
+            ),
+        )),
+    }
+}
+
+/// Reads a UTF-8 path handed over as bytes.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes (or be null when `len` is 0).
+unsafe fn path_arg<'a>(ptr: *const u8, len: u32) -> Result<&'a str> {
+    if ptr.is_null() || len == 0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            "open",
+            "the path is empty",
+        ));
+    }
+    // SAFETY: per this function's contract.
+    let bytes = std::slice::from_raw_parts(ptr, len as usize);
+    let path = std::str::from_utf8(bytes)
+        .map_err(|_| Failure::new(Status::InvalidArgument, "open", "the path is not UTF-8"))?;
+    if path.contains('\0') {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            "open",
+            "the path contains a NUL character",
+        ));
+    }
+    Ok(path)
+}
+
+/// What `open_mapping` made.
+struct Opened {
+    id: u32,
+    base: usize,
+    len: usize,
+}
+
+fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> Result<Opened> {
+    const CALL: &str = "open";
+    if flags & !MAP_ALL != 0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            format!("unknown flags {:#x}", flags & !MAP_ALL),
+        ));
+    }
+    let write = flags & MAP_WRITE != 0;
+    let private = flags & MAP_PRIVATE != 0;
+    let grows = flags & (MAP_GROW | MAP_CREATE) != 0;
+    if grows && (!write || private) {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            "creating or growing a file needs a shared writable mapping",
+        ));
+    }
+    let size = if flags & MAP_GROW != 0 {
+        to_u64(size, "size", CALL)?
+    } else {
+        0
+    };
+    let offset = to_u64(offset, "offset", CALL)?;
+
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write && !private)
+        .create(flags & MAP_CREATE != 0)
+        .open(path)
+        .map_err(|err| Failure::os("open", err))?;
+    let meta = file.metadata().map_err(|err| Failure::os("fstat", err))?;
+    if meta.is_dir() {
+        return Err(Failure {
+            status: Status::Os,
+            detail: error::LastError {
+                os_code: 0,
+                kind: error::KIND_IS_A_DIRECTORY,
+                call: CALL,
+                message: "Is a directory".into(),
+            },
+        });
+    }
+    let mut file_len = meta.len();
+    if size > file_len {
+        file.set_len(size)
+            .map_err(|err| Failure::os("ftruncate", err))?;
+        file_len = size;
+    }
+    if offset > file_len {
+        return Err(Failure::new(
+            Status::OutOfRange,
+            CALL,
+            format!(
+                "offset {} is past the end of the file ({} bytes)",
+                offset, file_len
+            ),
+        ));
+    }
+    let len = if flags & MAP_LENGTH != 0 {
+        let len = to_u64(length, "length", CALL)?;
+        if len > file_len - offset {
+            return Err(Failure::new(
+                Status::OutOfRange,
+                CALL,
+                format!(
+                    "range {}..{} is past the end of the file ({} bytes)",
+                    offset,
+                    offset + len,
+                    file_len
+                ),
+            ));
+        }
+        len
+    } else {
+        file_len - offset
+    };
+    let len = usize::try_from(len).map_err(|_| {
+        Failure::new(
+            Status::OutOfRange,
+            CALL,
+            format!("{} bytes do not fit in the address space", len),
+        )
+    })?;
+
+    let granularity = os::allocation_granularity() as u64;
+    let aligned = offset - offset % granularity;
+    let delta = (offset - aligned) as usize;
+    let access = os::Access {
+        write,
+        private,
+        populate: flags & MAP_POPULATE != 0,
+    };
+    // An empty range has no mapping at all: mmap(2) rejects a zero length.
+    let (map_base, map_len) = if len == 0 {
+        (0, 0)
+    } else {
+        let map_len = len + delta;
+        // SAFETY: map_len is non-zero and `aligned` is a multiple of the
+        // allocation granularity.
+        let addr = unsafe { os::map(Some(&file), aligned, map_len, access)? };
+        (addr, map_len)
+    };
+    let mut mapping_flags = 0;
+    if write || private {
+        mapping_flags |= FLAG_WRITABLE;
+    }
+    if private {
+        mapping_flags |= FLAG_PRIVATE;
+    }
+    let base = if map_base == 0 { 0 } else { map_base + delta };
+    let inserted = registry::insert(Fields {
+        base,
+        len,
+        flags: mapping_flags,
+        map_base,
+        map_len,
+    });
+    let id = match inserted {
+        Ok(id) => id,
+        Err(failure) => {
+            if map_len != 0 {
+                // SAFETY: the mapping was made above and never published.
+                let _ = unsafe { os::unmap(map_base, map_len) };
+            }
+            return Err(failure);
+        }
+    };
+    let index = (id as usize) & (registry::SLOTS - 1);
+    let mut table = files();
+    if table.len() <= index {
+        table.resize(index + 1, None);
+    }
+    table[index] = Some(Arc::new(file));
+    Ok(Opened { id, base, len })
+}
+
+/// Writes `[id, base address, length]` into `out`.
+///
+/// # Safety
+/// `out` must be null or point to three writable, aligned `u64`s.
+unsafe fn write_out(out: *mut u64, opened: &Opened) -> Result<()> {
+    if out.is_null() {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            "open",
+            "the result buffer is missing",
+        ));
+    }
+    // SAFETY: per this function's contract.
+    out.write(u64::from(opened.id));
+    out.add(1).write(opened.base as u64);
+    out.add(2).write(opened.len as u64);
+    Ok(())
+}
+
+/// Maps a file; the general form behind every `open` variant.
+///
+/// `flags` are `MAP_*` bits. `size` is read when `MAP_GROW` is set, `length`
+/// when `MAP_LENGTH` is set; `offset` may be any byte offset (the mapping is
+/// aligned internally). On success writes `[id, address, length]` to `out`.
+///
+/// # Safety
+/// `path` must point to `path_len` readable bytes; `out` must point to three
+/// writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_map(
+    path: *const u8,
+    path_len: u32,
+    flags: u32,
+    size: f64,
+    offset: f64,
+    length: f64,
+    out: *mut u64,
+) -> i32 {
+    status_of((|| {
+        let path = path_arg(path, path_len)?;
+        let opened = open_mapping(path, flags, size, offset, length)?;
+        write_out(out, &opened).map_err(|failure| {
+            let _ = close_mapping(opened.id);
+            failure
+        })
+    })())
+}
+
+/// Maps an existing file read-only (the seed's `open`).
+///
+/// # Safety
+/// As for `mmap_map`.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_open(path: *const u8, path_len: u32, out: *mut u64) -> i32 {
+    mmap_map(path, path_len, 0, 0.0, 0.0, 0.0, out)
+}
+
+/// Maps an existing file read-write (the seed's `openWrite`).
+///
+/// # Safety
+/// As for `mmap_map`.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_open_write(path: *const u8, path_len: u32, out: *mut u64) -> i32 {
+    mmap_map(path, path_len, MAP_WRITE, 0.0, 0.0, 0.0, out)
+}
+
+/// Creates the file if needed, grows it to at least `size` bytes (never
+/// shrinks it) and maps it read-write (the seed's `openWriteWithSize`).
+///
+/// # Safety
+/// As for `mmap_map`.
+#[cfg(not(feature = "no-open-write-with-size"))]
+#[no_mangle]
+pub unsafe extern "C" fn mmap_open_write_with_size(
+    path: *const u8,
+    path_len: u32,
+    size: f64,
+    out: *mut u64,
+) -> i32 {
+    mmap_map(
+        path,
+        path_len,
+        MAP_WRITE | MAP_CREATE | MAP_GROW,
+        size,
+        0.0,
+        0.0,
+        out,
+    )
+}
+
+/// Copies `len` bytes at `offset` of mapping `id` into `dst`. All or nothing:
+/// a range past the end copies nothing and returns `OutOfRange`.
+///
+/// # Safety
+/// `dst` must point to `len` writable bytes (it may be null when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64) -> i32 {
+    const CALL: &str = "read";
+    status_of((|| {
+        let entry = registry::enter(id, CALL)?;
+        let offset = to_usize(offset, "offset", CALL)?;
+        let len = to_usize(len, "length", CALL)?;
+        check_range(offset, len, entry.len(), CALL)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if dst.is_null() {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                "the destination buffer is missing",
+            ));
+        }
+        // SAFETY: the range was checked against the live mapping, which cannot
+        // be unmapped while `entry` exists; `dst` is valid per the contract.
+        // `copy` (memmove) because `dst` may itself be a view of the mapping.
+        std::ptr::copy((entry.base() + offset) as *const u8, dst, len);
+        Ok(())
+    })())
+}
+
+/// Copies `len` bytes from `src` into mapping `id` at `offset`. All or
+/// nothing, as for `mmap_read`.
+///
+/// # Safety
+/// `src` must point to `len` readable bytes (it may be null when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f64) -> i32 {
+    const CALL: &str = "write";
+    status_of((|| {
+        let entry = registry::enter(id, CALL)?;
+        let offset = to_usize(offset, "offset", CALL)?;
+        let len = to_usize(len, "length", CALL)?;
+        if entry.flags() & FLAG_WRITABLE == 0 {
+            return Err(Failure::new(
+                Status::ReadOnly,
+                CALL,
+                "the mapping is read-only",
+            ));
+        }
+        check_range(offset, len, entry.len(), CALL)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if src.is_null() {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                "the source buffer is missing",
+            ));
+        }
+        // SAFETY: as in `mmap_read`; the mapping is writable.
+        std::ptr::copy(src, (entry.base() + offset) as *mut u8, len);
+        Ok(())
+    })())
+}
+
+/// Writes modified pages in `[offset, offset + len)` of mapping `id` back to
+/// its file. `mode` is `FLUSH_SYNC` (msync MS_SYNC / FlushViewOfFile),
+/// `FLUSH_ASYNC` (schedule only) or `FLUSH_DURABLE` (sync, then flush the file
+/// to the device: fsync, F_FULLFSYNC on macOS, FlushFileBuffers on Windows).
+/// Unaligned ranges are widened to whole pages.
+#[no_mangle]
+pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
+    const CALL: &str = "flush";
+    status_of((|| {
+        let entry = registry::enter(id, CALL)?;
+        let offset = to_usize(offset, "offset", CALL)?;
+        let len = to_usize(len, "length", CALL)?;
+        if mode > FLUSH_DURABLE {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                format!("unknown flush mode {}", mode),
+            ));
+        }
+        check_range(offset, len, entry.len(), CALL)?;
+        // Private mappings never write to their file, and an empty range has
+        // nothing to write (FlushViewOfFile would take 0 as "everything").
+        if len > 0 && entry.flags() & FLAG_PRIVATE == 0 {
+            let page = os::page_size();
+            let start = entry.base() + offset;
+            let aligned = start - start % page;
+            // SAFETY: the page-aligned range lies within the live mapping,
+            // because the mapping itself starts on a page boundary.
+            unsafe { os::flush(aligned, start + len - aligned, mode != FLUSH_ASYNC)? };
+        }
+        if mode == FLUSH_DURABLE && entry.flags() & FLAG_PRIVATE == 0 {
+            let file = files().get(entry.index()).cloned().flatten();
+            if let Some(file) = file {
+                file.sync_all().map_err(|err| Failure::os("fsync", err))?;
+            }
+        }
+        Ok(())
+    })())
+}
+
+fn close_mapping(id: u32) -> Result<()> {
+    let released = registry::retire(id, "close")?;
+    let file = files().get_mut(released.index).and_then(Option::take);
+    let result = if released.map_len == 0 {
+        Ok(())
+    } else {
+        // SAFETY: the slot is retired and idle, so nothing can reach the range.
+        unsafe { os::unmap(released.map_base, released.map_len) }
+    };
+    drop(file);
+    registry::free(released.index);
+    result
+}
+
+/// Unmaps mapping `id` and closes its file. A second close of the same id
+/// returns `BadHandle`, which the TypeScript side treats as already closed.
+#[no_mangle]
+pub extern "C" fn mmap_close(id: u32) -> i32 {
+    status_of(close_mapping(id))
+}
+
+/// Interface version; see `ABI_VERSION`.
+#[no_mangle]
+pub extern "C" fn mmap_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+/// Live mappings: writes `[count, bytes]` to `out`.
+///
+/// # Safety
+/// `out` must be null or point to two writable `f64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_stats(out: *mut f64) -> i32 {
+    if out.is_null() {
+        return Status::InvalidArgument as i32;
+    }
+    let (count, bytes) = registry::totals();
+    // SAFETY: per this function's contract.
+    out.write(count as f64);
+    out.add(1).write(bytes as f64);
+    Status::Ok as i32
+}
+
+/// Details of the last failure on the calling thread: writes
+/// `[OS error code, error kind]` to `info` and up to `cap` bytes of
+/// "call\tmessage" (UTF-8) to `text`. Returns the full text length.
+///
+/// # Safety
+/// `info` must be null or point to two writable `i32`s; `text` must be null
+/// or point to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_last_error(info: *mut i32, text: *mut u8, cap: u32) -> u32 {
+    error::with_last(|last| {
+        if !info.is_null() {
+            // SAFETY: per this function's contract.
+            info.write(last.os_code);
+            info.add(1).write(last.kind);
+        }
+        let full = format!("{}\t{}", last.call, last.message);
+        let bytes = full.as_bytes();
+        if !text.is_null() {
+            let n = bytes.len().min(cap as usize);
+            // SAFETY: `n` bytes fit in `text` per the contract.
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), text, n);
+        }
+        bytes.len() as u32
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,319 @@
+//! The table of live mappings.
+//!
+//! JavaScript never hands native code a raw pointer to trust: it holds an id
+//! (slot index + generation) and every export looks the id up here. The hot
+//! fields are atomics in a fixed static array, so lookups take no lock and a
+//! signal handler can scan the table safely. Slower, owned data (the open file)
+//! lives in a mutex-protected side table that only open/close/flush touch.
+//!
+//! Each slot has one `state` word: generation (high 32 bits), `RESERVED` and
+//! `LIVE` flags, and a count of calls currently using the mapping (low bits).
+//! A call increments the count before it checks the generation and `LIVE`, and
+//! `close` clears `LIVE` and then waits for the count to drain before it
+//! unmaps, so a close racing a copy on another thread can never unmap memory
+//! that is still being copied.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use crate::error::{Failure, Result, Status};
+
+/// Bits of an id that select the slot; the rest is the generation.
+pub const SLOT_BITS: u32 = 14;
+/// How many mappings can be live at once.
+pub const SLOTS: usize = 1 << SLOT_BITS;
+const SLOT_MASK: u32 = (SLOTS as u32) - 1;
+/// Generations wrap within the bits an id has left for them (never zero).
+const GEN_LIMIT: u32 = u32::MAX >> SLOT_BITS;
+
+const LIVE: u64 = 1 << 31;
+const RESERVED: u64 = 1 << 30;
+const BUSY_MASK: u64 = RESERVED - 1;
+
+/// Mapping flags kept per slot.
+pub const FLAG_WRITABLE: u32 = 1;
+pub const FLAG_PRIVATE: u32 = 2;
+
+/// One registry entry. All fields are atomics so that readers never lock.
+#[derive(Debug)]
+pub struct Slot {
+    state: AtomicU64,
+    /// Start of the bytes the caller sees (inside the OS mapping).
+    pub base: AtomicUsize,
+    /// Number of bytes the caller sees.
+    pub len: AtomicUsize,
+    /// `FLAG_*` bits.
+    pub flags: AtomicU32,
+    /// Start and length of the whole OS mapping (page aligned), for unmapping
+    /// and for the fault guard.
+    pub map_base: AtomicUsize,
+    pub map_len: AtomicUsize,
+    /// Faults repaired in this mapping after its file was truncated.
+    pub faults: AtomicU64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot {
+    state: AtomicU64::new(0),
+    base: AtomicUsize::new(0),
+    len: AtomicUsize::new(0),
+    flags: AtomicU32::new(0),
+    map_base: AtomicUsize::new(0),
+    map_len: AtomicUsize::new(0),
+    faults: AtomicU64::new(0),
+};
+
+/// All zero at start, so the table lives in .bss and costs no file size.
+static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
+/// Where the next allocation starts looking, to keep open O(1) in practice.
+static CURSOR: AtomicUsize = AtomicUsize::new(0);
+
+/// What a new mapping puts in its slot.
+pub struct Fields {
+    pub base: usize,
+    pub len: usize,
+    pub flags: u32,
+    pub map_base: usize,
+    pub map_len: usize,
+}
+
+fn generation(state: u64) -> u32 {
+    (state >> 32) as u32
+}
+
+fn make_id(slot: usize, gen: u32) -> u32 {
+    (gen << SLOT_BITS) | slot as u32
+}
+
+/// Reserves a free slot, fills it and makes it live. Returns the new id.
+pub fn insert(fields: Fields) -> Result<u32> {
+    let start = CURSOR.load(Ordering::Relaxed);
+    for step in 0..SLOTS {
+        let index = (start + step) % SLOTS;
+        let slot = &TABLE[index];
+        let state = slot.state.load(Ordering::Relaxed);
+        // A stray lookup of a dead id may have its count up for a moment;
+        // such a slot is skipped rather than waited for.
+        if state & (LIVE | RESERVED | BUSY_MASK) != 0 {
+            continue;
+        }
+        let gen = match generation(state) {
+            g if g >= GEN_LIMIT => 1,
+            g => g + 1,
+        };
+        let reserved = (u64::from(gen) << 32) | RESERVED;
+        if slot
+            .state
+            .compare_exchange(state, reserved, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            continue;
+        }
+        slot.base.store(fields.base, Ordering::Relaxed);
+        slot.len.store(fields.len, Ordering::Relaxed);
+        slot.flags.store(fields.flags, Ordering::Relaxed);
+        slot.faults.store(0, Ordering::Relaxed);
+        slot.map_len.store(fields.map_len, Ordering::Relaxed);
+        slot.map_base.store(fields.map_base, Ordering::Release);
+        // Lookups may have bumped the count since the exchange; keep it.
+        slot.state.fetch_or(LIVE, Ordering::Release);
+        CURSOR.store((index + 1) % SLOTS, Ordering::Relaxed);
+        return Ok(make_id(index, gen));
+    }
+    Err(Failure::new(
+        Status::TooManyMappings,
+        "open",
+        format!(
+            "all {} mapping slots are in use; close some mappings",
+            SLOTS
+        ),
+    ))
+}
+
+/// A live mapping in use by one call. While it exists the mapping cannot be
+/// unmapped; dropping it releases the mapping.
+#[derive(Debug)]
+pub struct Entry {
+    slot: &'static Slot,
+    index: usize,
+}
+
+impl Entry {
+    pub fn base(&self) -> usize {
+        self.slot.base.load(Ordering::Relaxed)
+    }
+    pub fn len(&self) -> usize {
+        self.slot.len.load(Ordering::Relaxed)
+    }
+    pub fn flags(&self) -> u32 {
+        self.slot.flags.load(Ordering::Relaxed)
+    }
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.slot.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+fn bad_handle(call: &'static str) -> Failure {
+    Failure::new(
+        Status::BadHandle,
+        call,
+        "the mapping is closed or the handle is not valid",
+    )
+}
+
+/// Looks up a live mapping by id and pins it for the duration of a call.
+pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
+    let index = (id & SLOT_MASK) as usize;
+    let gen = id >> SLOT_BITS;
+    let slot = &TABLE[index];
+    let before = slot.state.fetch_add(1, Ordering::Acquire);
+    if gen == 0 || generation(before) != gen || before & LIVE == 0 {
+        slot.state.fetch_sub(1, Ordering::Release);
+        return Err(bad_handle(call));
+    }
+    Ok(Entry { slot, index })
+}
+
+/// What `close` needs to release after the slot stops being live.
+#[derive(Debug)]
+pub struct Released {
+    pub index: usize,
+    pub map_base: usize,
+    pub map_len: usize,
+}
+
+/// Takes a mapping out of use: no new call can enter it, calls already inside
+/// finish first. The slot stays reserved until `free` so that it is not
+/// reused while the caller unmaps.
+pub fn retire(id: u32, call: &'static str) -> Result<Released> {
+    let index = (id & SLOT_MASK) as usize;
+    let gen = id >> SLOT_BITS;
+    let slot = &TABLE[index];
+    let mut state = slot.state.load(Ordering::Acquire);
+    loop {
+        if gen == 0 || generation(state) != gen || state & LIVE == 0 {
+            return Err(bad_handle(call));
+        }
+        match slot.state.compare_exchange_weak(
+            state,
+            state & !LIVE,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => break,
+            Err(now) => state = now,
+        }
+    }
+    wait_idle(slot);
+    let map_base = slot.map_base.swap(0, Ordering::AcqRel);
+    // A fault handler that saw the old range may still be working on it.
+    wait_idle(slot);
+    Ok(Released {
+        index,
+        map_base,
+        map_len: slot.map_len.load(Ordering::Relaxed),
+    })
+}
+
+/// Makes a retired slot available again.
+pub fn free(index: usize) {
+    let slot = &TABLE[index];
+    slot.base.store(0, Ordering::Relaxed);
+    slot.len.store(0, Ordering::Relaxed);
+    slot.map_len.store(0, Ordering::Relaxed);
+    slot.state.fetch_and(!RESERVED, Ordering::Release);
+}
+
+fn wait_idle(slot: &Slot) {
+    while slot.state.load(Ordering::Acquire) & BUSY_MASK != 0 {
+        std::thread::yield_now();
+    }
+}
+
+/// Counts live mappings and the bytes they show.
+pub fn totals() -> (usize, usize) {
+    TABLE
+        .iter()
+        .filter(|slot| slot.state.load(Ordering::Acquire) & LIVE != 0)
+        .fold((0, 0), |(count, bytes), slot| {
+            (count + 1, bytes + slot.len.load(Ordering::Relaxed))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(base: usize, len: usize) -> Fields {
+        Fields {
+            base,
+            len,
+            flags: 0,
+            map_base: base,
+            map_len: len,
+        }
+    }
+
+    #[test]
+    fn insert_enter_retire_free() {
+        let id = insert(fields(0x1000, 10)).unwrap();
+        {
+            let entry = enter(id, "test").unwrap();
+            assert_eq!(entry.base(), 0x1000);
+            assert_eq!(entry.len(), 10);
+        }
+        let released = retire(id, "test").unwrap();
+        assert_eq!(released.map_base, 0x1000);
+        assert_eq!(released.map_len, 10);
+        free(released.index);
+        assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
+        assert_eq!(retire(id, "test").unwrap_err().status, Status::BadHandle);
+    }
+
+    #[test]
+    fn stale_and_forged_ids_are_refused() {
+        assert_eq!(enter(0, "test").unwrap_err().status, Status::BadHandle);
+        assert_eq!(
+            enter(u32::MAX, "test").unwrap_err().status,
+            Status::BadHandle
+        );
+        let id = insert(fields(0x2000, 1)).unwrap();
+        let forged = id ^ (1 << SLOT_BITS);
+        assert_eq!(enter(forged, "test").unwrap_err().status, Status::BadHandle);
+        let released = retire(id, "test").unwrap();
+        free(released.index);
+        // The slot may be reused with a new generation; the old id stays dead.
+        let again = insert(fields(0x3000, 2)).unwrap();
+        assert_ne!(again, id);
+        assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
+        free(retire(again, "test").unwrap().index);
+    }
+
+    #[test]
+    fn retire_waits_for_calls_in_flight() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let id = insert(fields(0x4000, 1)).unwrap();
+        let entry = enter(id, "test").unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let closer = std::thread::spawn(move || {
+            let released = retire(id, "test").unwrap();
+            flag.store(true, Ordering::SeqCst);
+            free(released.index);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "retire must wait for the call"
+        );
+        drop(entry);
+        closer.join().unwrap();
+        assert!(done.load(Ordering::SeqCst));
+    }
+}
