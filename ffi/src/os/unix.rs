@@ -39,6 +39,9 @@ mod consts {
     // <bits/mman-linux.h> and <asm-generic/mman-common.h>
     pub const MAP_ANONYMOUS: CInt = 0x20;
     pub const MAP_POPULATE: CInt = 0x8000;
+    /// Leaves copy-on-write mappings out of the commit charge, so a large
+    /// read-only file maps even under heuristic overcommit.
+    pub const MAP_NORESERVE: CInt = 0x4000;
     pub const MS_ASYNC: CInt = 1;
     pub const MS_SYNC: CInt = 4;
     // <bits/confname.h>
@@ -53,6 +56,8 @@ mod consts {
     pub const MAP_ANONYMOUS: CInt = 0x1000;
     /// macOS has no MAP_POPULATE; `map` prefaults with madvise instead.
     pub const MAP_POPULATE: CInt = 0;
+    /// XNU does not reserve swap for mappings; no flag is needed.
+    pub const MAP_NORESERVE: CInt = 0;
     pub const MS_ASYNC: CInt = 0x1;
     pub const MS_SYNC: CInt = 0x10;
     // <unistd.h>
@@ -74,6 +79,7 @@ extern "C" {
         offset: OffT,
     ) -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> CInt;
+    fn mprotect(addr: *mut c_void, len: usize, prot: CInt) -> CInt;
     fn msync(addr: *mut c_void, len: usize, flags: CInt) -> CInt;
     fn madvise(addr: *mut c_void, len: usize, advice: CInt) -> CInt;
     fn sysconf(name: CInt) -> i64;
@@ -112,23 +118,22 @@ pub fn allocation_granularity() -> usize {
 
 /// Maps `len` bytes at `offset` (a multiple of `allocation_granularity()`).
 ///
+/// A file mapped without `write` is still mapped private and writable
+/// (copy-on-write): JavaScript can write through a zero-copy view of it, and
+/// a write through a read-only mapping would kill the process with SIGSEGV.
+/// Such writes stay in this process; nothing can reach the file. Native
+/// writes to it are refused by the caller.
+///
 /// # Safety
 /// `len` must be non-zero: `mmap(2)` rejects zero lengths with EINVAL, and
 /// callers represent empty files without a mapping.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
-    let prot = if access.write || access.private {
-        PROT_READ | PROT_WRITE
-    } else {
-        PROT_READ
-    };
-    let mut flags = if access.private {
-        MAP_PRIVATE
-    } else {
+    let shared = access.write && !access.private && file.is_some();
+    let mut flags = if shared {
         MAP_SHARED
+    } else {
+        MAP_PRIVATE | MAP_NORESERVE
     };
-    if access.populate {
-        flags |= MAP_POPULATE;
-    }
     let fd = match file {
         Some(file) => file.as_raw_fd(),
         None => {
@@ -136,13 +141,33 @@ pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) 
             -1
         }
     };
+    // Private mappings are made readable first and writable after: populating
+    // a writable private mapping would copy every page.
+    let first_prot = if shared || file.is_none() {
+        PROT_READ | PROT_WRITE
+    } else {
+        PROT_READ
+    };
+    if access.populate {
+        flags |= MAP_POPULATE;
+    }
     // Offsets arrive checked to be below 2^53, well inside off_t.
     let offset = offset as OffT;
     // SAFETY: a fresh mapping at an address the kernel chooses touches no
     // existing memory; the arguments were checked by the caller.
-    let addr = mmap(std::ptr::null_mut(), len, prot, flags, fd, offset);
+    let addr = mmap(std::ptr::null_mut(), len, first_prot, flags, fd, offset);
     if addr == MAP_FAILED {
         return Err(Failure::last_os("mmap"));
+    }
+    if first_prot != PROT_READ | PROT_WRITE {
+        // SAFETY: the range was just mapped by us; a private file mapping may
+        // always be made writable.
+        if mprotect(addr, len, PROT_READ | PROT_WRITE) != 0 {
+            let failure = Failure::last_os("mprotect");
+            // SAFETY: unmapping our own fresh mapping.
+            munmap(addr, len);
+            return Err(failure);
+        }
     }
     if access.populate && MAP_POPULATE == 0 {
         // Best effort where the kernel has no populate flag: ask for read-ahead.
