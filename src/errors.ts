@@ -65,6 +65,7 @@ const KIND_CLASSES: Record<number, ErrorClass> = {
   10: Deno.errors.TimedOut,
   11: Deno.errors.InvalidData,
   12: Deno.errors.IsADirectory,
+  13: Deno.errors.NotADirectory,
 };
 
 /** Status codes that are not OS errors → error classes. */

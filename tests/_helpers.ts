@@ -37,8 +37,7 @@ export const MOD_URL = new URL("../mod.ts", import.meta.url).href;
 export async function runDeno(
   source: string,
   flags: string[],
-  options: { args?: string[]; env?: Record<string, string>; cwd?: string } =
-    {},
+  options: { args?: string[]; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Output> {
   const dir = await Deno.makeTempDir({ prefix: "mmap_script_" });
   const script = `${dir}/script.ts`;

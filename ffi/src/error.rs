@@ -72,11 +72,19 @@ impl Failure {
 
     /// An OS error from `call`, keeping its code and the platform's text for it.
     pub fn os(call: &'static str, err: io::Error) -> Failure {
+        let os_code = err.raw_os_error().unwrap_or(0);
+        let kind = match kind_code(err.kind()) {
+            0 => crate::os::EXTRA_KINDS
+                .iter()
+                .find(|(code, _)| *code == os_code)
+                .map_or(0, |(_, kind)| *kind),
+            kind => kind,
+        };
         Failure {
             status: Status::Os,
             detail: LastError {
-                os_code: err.raw_os_error().unwrap_or(0),
-                kind: kind_code(err.kind()),
+                os_code,
+                kind,
                 call,
                 message: err.to_string(),
             },
@@ -109,9 +117,10 @@ pub fn kind_code(kind: io::ErrorKind) -> i32 {
     }
 }
 
-/// Kind code for a directory where a file was expected (`io::ErrorKind`
-/// has no stable variant for it in Rust 1.63).
+/// Kind codes for errors that `io::ErrorKind` in Rust 1.63 cannot name;
+/// each OS module maps its error numbers to them in `EXTRA_KINDS`.
 pub const KIND_IS_A_DIRECTORY: i32 = 12;
+pub const KIND_NOT_A_DIRECTORY: i32 = 13;
 
 /// Records `failure` as this thread's last error and returns its status code.
 pub fn record(failure: Failure) -> i32 {

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Failure, Result};
+use crate::error::{Failure, Result, KIND_IS_A_DIRECTORY, KIND_NOT_A_DIRECTORY};
 
 type CInt = i32;
 type OffT = i64;
@@ -65,6 +65,11 @@ mod consts {
 }
 
 use consts::*;
+
+/// Error numbers that `io::ErrorKind` (as of Rust 1.63) leaves uncategorized,
+/// with the kind code `src/errors.ts` maps them by. EISDIR and ENOTDIR are 21
+/// and 20 on Linux (<asm-generic/errno-base.h>) and macOS (<sys/errno.h>).
+pub const EXTRA_KINDS: &[(i32, i32)] = &[(21, KIND_IS_A_DIRECTORY), (20, KIND_NOT_A_DIRECTORY)];
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
 const MADV_WILLNEED: CInt = 3;

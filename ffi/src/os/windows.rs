@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::windows::io::AsRawHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Failure, Result};
+use crate::error::{Failure, Result, KIND_NOT_A_DIRECTORY};
 
 type Handle = *mut c_void;
 type Bool = i32;
@@ -20,6 +20,11 @@ const FILE_MAP_COPY: Dword = 0x01;
 const FILE_MAP_WRITE: Dword = 0x02;
 const FILE_MAP_READ: Dword = 0x04;
 const INVALID_HANDLE_VALUE: Handle = -1isize as Handle;
+
+/// Error codes that `io::ErrorKind` (as of Rust 1.63) leaves uncategorized,
+/// with the kind code `src/errors.ts` maps them by: ERROR_DIRECTORY (267,
+/// <winerror.h>), "the directory name is invalid".
+pub const EXTRA_KINDS: &[(i32, i32)] = &[(267, KIND_NOT_A_DIRECTORY)];
 
 /// `SYSTEM_INFO` from <sysinfoapi.h>.
 #[repr(C)]
