@@ -16,7 +16,9 @@ use std::fs::{File, OpenOptions};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use error::{status_of, Failure, Result, Status};
-use registry::{Fields, FLAG_PRIVATE, FLAG_WRITABLE};
+use registry::{
+    Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_SHARED_MEMORY, FLAG_WHOLE_FILE, FLAG_WRITABLE,
+};
 
 /// Version of the exported interface. The TypeScript loader refuses a library
 /// whose version differs from the one it was written for.
@@ -41,15 +43,35 @@ pub const FLUSH_DURABLE: u32 = 2;
 /// Largest integer a JS number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
 
-/// Open files of file-backed mappings, by registry slot. Kept for durable
-/// sync; `Arc` so that a long fsync does not hold the lock.
-static FILES: Mutex<Vec<Option<Arc<File>>>> = Mutex::new(Vec::new());
+/// What a mapping owns besides its pages, by registry slot: the open file of
+/// a file mapping (for durable sync and resize; `Arc` so that a long fsync
+/// does not hold the lock) and how it was mapped.
+#[derive(Clone)]
+struct Owned {
+    file: Option<Arc<File>>,
+    access: os::Access,
+}
 
-fn files() -> MutexGuard<'static, Vec<Option<Arc<File>>>> {
+static OWNED: Mutex<Vec<Option<Owned>>> = Mutex::new(Vec::new());
+
+fn owned() -> MutexGuard<'static, Vec<Option<Owned>>> {
     // A poisoned lock only means a panic elsewhere (tests); the data is intact.
-    FILES
+    OWNED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Records what the mapping in slot `index` owns.
+fn keep(index: usize, value: Owned) {
+    let mut table = owned();
+    if table.len() <= index {
+        table.resize(index + 1, None);
+    }
+    table[index] = Some(value);
+}
+
+fn owned_at(index: usize) -> Option<Owned> {
+    owned().get(index).cloned().flatten()
 }
 
 /// Checks that `value` is a whole number in `[0, 2^53]` and converts it.
@@ -233,38 +255,49 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
         let addr = unsafe { os::map(Some(&file), aligned, map_len, access)? };
         (addr, map_len)
     };
-    let mut mapping_flags = 0;
+    let mut flags_kept = 0;
     if write || private {
-        mapping_flags |= FLAG_WRITABLE;
+        flags_kept |= FLAG_WRITABLE;
     }
     if private {
-        mapping_flags |= FLAG_PRIVATE;
+        flags_kept |= FLAG_PRIVATE;
+    }
+    if offset == 0 && flags & MAP_LENGTH == 0 {
+        flags_kept |= FLAG_WHOLE_FILE;
     }
     let base = if map_base == 0 { 0 } else { map_base + delta };
-    let inserted = registry::insert(Fields {
-        base,
-        len,
-        flags: mapping_flags,
-        map_base,
-        map_len,
-    });
-    let id = match inserted {
-        Ok(id) => id,
+    let id = publish(
+        Fields {
+            base,
+            len,
+            flags: flags_kept,
+            map_base,
+            map_len,
+        },
+        Owned {
+            file: Some(Arc::new(file)),
+            access,
+        },
+    )?;
+    Ok(Opened { id, base, len })
+}
+
+/// Enters a new mapping in the registry, or unmaps it if that fails.
+fn publish(fields: Fields, value: Owned) -> Result<u32> {
+    let (map_base, map_len) = (fields.map_base, fields.map_len);
+    match registry::insert(fields) {
+        Ok(id) => {
+            keep((id as usize) & (registry::SLOTS - 1), value);
+            Ok(id)
+        }
         Err(failure) => {
             if map_len != 0 {
-                // SAFETY: the mapping was made above and never published.
+                // SAFETY: the mapping was just made and never published.
                 let _ = unsafe { os::unmap(map_base, map_len) };
             }
-            return Err(failure);
+            Err(failure)
         }
-    };
-    let index = (id as usize) & (registry::SLOTS - 1);
-    let mut table = files();
-    if table.len() <= index {
-        table.resize(index + 1, None);
     }
-    table[index] = Some(Arc::new(file));
-    Ok(Opened { id, base, len })
 }
 
 /// Writes `[id, base address, length]` into `out`.
@@ -455,8 +488,7 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
             unsafe { os::flush(aligned, start + len - aligned, mode != FLUSH_ASYNC)? };
         }
         if mode == FLUSH_DURABLE && entry.flags() & FLAG_PRIVATE == 0 {
-            let file = files().get(entry.index()).cloned().flatten();
-            if let Some(file) = file {
+            if let Some(file) = owned_at(entry.index()).and_then(|owned| owned.file) {
                 file.sync_all().map_err(|err| Failure::os("fsync", err))?;
             }
         }
@@ -466,14 +498,14 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
 
 fn close_mapping(id: u32) -> Result<()> {
     let released = registry::retire(id, "close")?;
-    let file = files().get_mut(released.index).and_then(Option::take);
+    let kept = owned().get_mut(released.index).and_then(Option::take);
     let result = if released.map_len == 0 {
         Ok(())
     } else {
         // SAFETY: the slot is retired and idle, so nothing can reach the range.
         unsafe { os::unmap(released.map_base, released.map_len) }
     };
-    drop(file);
+    drop(kept);
     registry::free(released.index);
     result
 }
@@ -483,6 +515,322 @@ fn close_mapping(id: u32) -> Result<()> {
 #[no_mangle]
 pub extern "C" fn mmap_close(id: u32) -> i32 {
     status_of(close_mapping(id))
+}
+
+/// Maps `size` bytes of zeroed anonymous memory, backed by no file; writes
+/// `[id, address, length]` to `out`.
+///
+/// # Safety
+/// `out` must point to three writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_anonymous(size: f64, out: *mut u64) -> i32 {
+    const CALL: &str = "anonymous";
+    status_of((|| {
+        let len = to_usize(size, "size", CALL)?;
+        let access = os::Access {
+            write: true,
+            private: true,
+            populate: false,
+        };
+        let base = if len == 0 {
+            0
+        } else {
+            // SAFETY: len is non-zero.
+            os::map(None, 0, len, access)?
+        };
+        let id = publish(
+            Fields {
+                base,
+                len,
+                flags: FLAG_WRITABLE | FLAG_ANONYMOUS,
+                map_base: base,
+                map_len: len,
+            },
+            Owned { file: None, access },
+        )?;
+        write_out(out, &Opened { id, base, len })
+    })())
+}
+
+/// Flags for `mmap_shm_open`.
+pub const SHM_CREATE: u32 = 1;
+pub const SHM_EXCLUSIVE: u32 = 2;
+
+/// Checks a shared memory name: the package adds the leading "/" on POSIX.
+unsafe fn shm_name<'a>(ptr: *const u8, len: u32, call: &'static str) -> Result<&'a str> {
+    let name = path_arg(ptr, len).map_err(|mut failure| {
+        failure.detail.call = call;
+        failure
+    })?;
+    if name.contains('/') {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            call,
+            "a shared memory name cannot contain \"/\"",
+        ));
+    }
+    Ok(name)
+}
+
+/// Opens (or with `SHM_CREATE`, creates; with `SHM_EXCLUSIVE` too, only
+/// creates) named shared memory, grows it to at least `size` bytes where the
+/// system allows, and maps it read-write: POSIX `shm_open` on Linux and
+/// macOS, a named paging-file section on Windows. Writes
+/// `[id, address, length]` to `out`.
+///
+/// # Safety
+/// `name` must point to `name_len` readable bytes; `out` must point to three
+/// writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_shm_open(
+    name: *const u8,
+    name_len: u32,
+    flags: u32,
+    size: f64,
+    out: *mut u64,
+) -> i32 {
+    const CALL: &str = "openShared";
+    status_of((|| {
+        let name = shm_name(name, name_len, CALL)?;
+        if flags & !(SHM_CREATE | SHM_EXCLUSIVE) != 0 {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                format!("unknown flags {:#x}", flags),
+            ));
+        }
+        let size = to_u64(size, "size", CALL)?;
+        let (base, len) = os::shm_map(
+            name,
+            flags & SHM_CREATE != 0,
+            flags & SHM_EXCLUSIVE != 0,
+            size,
+        )?;
+        let id = publish(
+            Fields {
+                base,
+                len,
+                flags: FLAG_WRITABLE | FLAG_SHARED_MEMORY,
+                map_base: base,
+                map_len: len,
+            },
+            Owned {
+                file: None,
+                access: os::Access {
+                    write: true,
+                    private: false,
+                    populate: false,
+                },
+            },
+        )?;
+        write_out(out, &Opened { id, base, len })
+    })())
+}
+
+/// Removes a shared memory name (existing mappings stay valid). On Windows
+/// there is nothing to remove: a name lasts while any handle or view does.
+///
+/// # Safety
+/// `name` must point to `name_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_shm_unlink(name: *const u8, name_len: u32) -> i32 {
+    status_of((|| {
+        os::shm_unlink(shm_name(name, name_len, "unlinkShared")?)
+    })())
+}
+
+/// The page-aligned span `[start, start + len)` covering `len` bytes at
+/// `offset` of a live mapping, after checking the range.
+fn page_span(
+    base: usize,
+    size: usize,
+    offset: f64,
+    len: f64,
+    call: &'static str,
+) -> Result<Option<(usize, usize)>> {
+    let offset = to_usize(offset, "offset", call)?;
+    let len = to_usize(len, "length", call)?;
+    check_range(offset, len, size, call)?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let page = os::page_size();
+    let start = base + offset;
+    let aligned = start - start % page;
+    // The OS mapping covers whole pages, so rounding the end up stays inside.
+    let end = (start + len + page - 1) / page * page;
+    Ok(Some((aligned, end - aligned)))
+}
+
+/// Advice values for `mmap_advise`.
+pub const ADVICE: [os::Advice; 5] = [
+    os::Advice::Normal,
+    os::Advice::Sequential,
+    os::Advice::Random,
+    os::Advice::WillNeed,
+    os::Advice::DontNeed,
+];
+
+/// Tells the kernel how `[offset, offset + len)` of mapping `id` will be
+/// used: `advice` indexes `ADVICE` (normal, sequential, random, willneed,
+/// dontneed). "dontneed" on anonymous or copy-on-write memory would discard
+/// its contents, so there it is accepted and ignored.
+#[no_mangle]
+pub extern "C" fn mmap_advise(id: u32, offset: f64, len: f64, advice: u32) -> i32 {
+    const CALL: &str = "advise";
+    status_of((|| {
+        let entry = registry::enter(id, CALL)?;
+        let advice = *ADVICE.get(advice as usize).ok_or_else(|| {
+            Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                format!("unknown advice {}", advice),
+            )
+        })?;
+        let span = page_span(entry.base(), entry.len(), offset, len, CALL)?;
+        let discards = entry.flags() & (FLAG_ANONYMOUS | FLAG_PRIVATE) != 0;
+        match span {
+            Some(_) if advice == os::Advice::DontNeed && discards => Ok(()),
+            // SAFETY: the span lies within the live, pinned mapping.
+            Some((start, bytes)) => unsafe { os::advise(start, bytes, advice) },
+            None => Ok(()),
+        }
+    })())
+}
+
+/// Counts the bytes of `[offset, offset + len)` of mapping `id` that are in
+/// memory (whole pages, clipped to the range) and writes it to `out`.
+///
+/// # Safety
+/// `out` must point to one writable `f64`.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_resident(id: u32, offset: f64, len: f64, out: *mut f64) -> i32 {
+    const CALL: &str = "residency";
+    status_of((|| {
+        let entry = registry::enter(id, CALL)?;
+        let span = page_span(entry.base(), entry.len(), offset, len, CALL)?;
+        let bytes = match span {
+            Some((start, span_len)) => {
+                // SAFETY: the span lies within the live, pinned mapping.
+                let pages = os::resident(start, span_len)?;
+                (pages * os::page_size()).min(to_usize(len, "length", CALL)?)
+            }
+            None => 0,
+        };
+        if out.is_null() {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                CALL,
+                "the result buffer is missing",
+            ));
+        }
+        // SAFETY: per this function's contract.
+        out.write(bytes as f64);
+        Ok(())
+    })())
+}
+
+/// Pins (`lock != 0`) or releases the pages of `[offset, offset + len)` of
+/// mapping `id` in memory.
+#[no_mangle]
+pub extern "C" fn mmap_lock(id: u32, offset: f64, len: f64, lock: u32) -> i32 {
+    let call = if lock != 0 { "lock" } else { "unlock" };
+    status_of((|| {
+        let entry = registry::enter(id, call)?;
+        match page_span(entry.base(), entry.len(), offset, len, call)? {
+            // SAFETY: the span lies within the live, pinned mapping.
+            Some((start, bytes)) if lock != 0 => unsafe { os::lock(start, bytes) },
+            // SAFETY: as above.
+            Some((start, bytes)) => unsafe { os::unlock(start, bytes) },
+            None => Ok(()),
+        }
+    })())
+}
+
+fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
+    const CALL: &str = "resize";
+    let new_len = to_usize(new_len, "length", CALL)?;
+    let mut held = registry::exclusive(id, CALL)?;
+    let flags = held.flags();
+    let file_ok = flags & FLAG_WHOLE_FILE != 0 && flags & FLAG_PRIVATE == 0;
+    if flags & FLAG_WRITABLE == 0 || !(file_ok || flags & FLAG_ANONYMOUS != 0) {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            "only read-write mappings of a whole file and anonymous memory can be resized",
+        ));
+    }
+    let kept = owned_at(held.index())
+        .ok_or_else(|| Failure::new(Status::BadHandle, CALL, "the mapping has no owner record"))?;
+    let file = kept.file.as_deref();
+    let (old_base, old_len) = (held.map_base(), held.map_len());
+    let fields = |base: usize| Fields {
+        base,
+        len: new_len,
+        flags,
+        map_base: base,
+        map_len: new_len,
+    };
+    let set_file_len = |len: usize| match file {
+        Some(file) => file
+            .set_len(len as u64)
+            .map_err(|err| Failure::os("ftruncate", err)),
+        None => Ok(()),
+    };
+    let base = match (old_len, new_len) {
+        _ if old_len == new_len => return Ok((held.base(), old_len)),
+        (0, _) => {
+            set_file_len(new_len)?;
+            // SAFETY: new_len is non-zero here.
+            unsafe { os::map(file, 0, new_len, kept.access)? }
+        }
+        (_, 0) => {
+            // SAFETY: the mapping is ours and no call is inside it.
+            unsafe { os::unmap(old_base, old_len)? };
+            held.set(fields(0));
+            set_file_len(0)?;
+            0
+        }
+        // SAFETY: both lengths are non-zero; the mapping is idle and ours.
+        _ => match unsafe { os::remap(file, old_base, old_len, new_len, kept.access) } {
+            Ok(base) => base,
+            Err(failed) => {
+                if failed.unmapped {
+                    held.set(Fields {
+                        base: 0,
+                        len: 0,
+                        flags,
+                        map_base: 0,
+                        map_len: 0,
+                    });
+                }
+                return Err(failed.failure);
+            }
+        },
+    };
+    held.set(fields(base));
+    Ok((base, new_len))
+}
+
+/// Changes the length of mapping `id` (a read-write mapping of a whole file,
+/// which grows or shrinks the file too, or anonymous memory), keeping its
+/// contents up to the shorter length; it may move. Writes
+/// `[address, length]` to `out`, also on failure (a failure can leave the
+/// mapping empty on Windows).
+///
+/// # Safety
+/// `out` must point to two writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_resize(id: u32, new_len: f64, out: *mut u64) -> i32 {
+    let result = resize_mapping(id, new_len);
+    if !out.is_null() {
+        if let Ok(entry) = registry::enter(id, "resize") {
+            // SAFETY: per this function's contract.
+            out.write(entry.base() as u64);
+            out.add(1).write(entry.len() as u64);
+        }
+    }
+    status_of(result.map(|_| ()))
 }
 
 /// Interface version; see `ABI_VERSION`.

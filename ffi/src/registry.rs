@@ -31,7 +31,14 @@ const BUSY_MASK: u64 = RESERVED - 1;
 
 /// Mapping flags kept per slot.
 pub const FLAG_WRITABLE: u32 = 1;
+/// Copy-on-write: writes never reach a file.
 pub const FLAG_PRIVATE: u32 = 2;
+/// Anonymous memory, backed by no file.
+pub const FLAG_ANONYMOUS: u32 = 4;
+/// Named shared memory.
+pub const FLAG_SHARED_MEMORY: u32 = 8;
+/// Maps a whole file from its first byte, so it can be resized.
+pub const FLAG_WHOLE_FILE: u32 = 16;
 
 /// One registry entry. All fields are atomics so that readers never lock.
 #[derive(Debug)]
@@ -187,10 +194,10 @@ pub struct Released {
     pub map_len: usize,
 }
 
-/// Takes a mapping out of use: no new call can enter it, calls already inside
-/// finish first. The slot stays reserved until `free` so that it is not
-/// reused while the caller unmaps.
-pub fn retire(id: u32, call: &'static str) -> Result<Released> {
+/// Clears `LIVE` on the slot of `id`, then waits until no call (and no fault
+/// handler) is using the mapping. Returns the slot, its index and the OS
+/// mapping's base, which is hidden from the fault guard meanwhile.
+fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     let index = (id & SLOT_MASK) as usize;
     let gen = id >> SLOT_BITS;
     let slot = &TABLE[index];
@@ -213,10 +220,70 @@ pub fn retire(id: u32, call: &'static str) -> Result<Released> {
     let map_base = slot.map_base.swap(0, Ordering::AcqRel);
     // A fault handler that saw the old range may still be working on it.
     wait_idle(slot);
+    Ok((slot, index, map_base))
+}
+
+/// Takes a mapping out of use: no new call can enter it, calls already inside
+/// finish first. The slot stays reserved until `free` so that it is not
+/// reused while the caller unmaps.
+pub fn retire(id: u32, call: &'static str) -> Result<Released> {
+    let (slot, index, map_base) = stop(id, call)?;
     Ok(Released {
         index,
         map_base,
         map_len: slot.map_len.load(Ordering::Relaxed),
+    })
+}
+
+/// Exclusive use of a live mapping, for changing it (resize): no other call
+/// is inside, and none can enter until the guard is dropped.
+#[derive(Debug)]
+pub struct Exclusive {
+    slot: &'static Slot,
+    index: usize,
+    map_base: usize,
+}
+
+impl Exclusive {
+    pub fn base(&self) -> usize {
+        self.slot.base.load(Ordering::Relaxed)
+    }
+    pub fn flags(&self) -> u32 {
+        self.slot.flags.load(Ordering::Relaxed)
+    }
+    pub fn index(&self) -> usize {
+        self.index
+    }
+    pub fn map_base(&self) -> usize {
+        self.map_base
+    }
+    pub fn map_len(&self) -> usize {
+        self.slot.map_len.load(Ordering::Relaxed)
+    }
+    /// Records the mapping's new place and size (published on drop).
+    pub fn set(&mut self, fields: Fields) {
+        self.slot.base.store(fields.base, Ordering::Relaxed);
+        self.slot.len.store(fields.len, Ordering::Relaxed);
+        self.slot.flags.store(fields.flags, Ordering::Relaxed);
+        self.slot.map_len.store(fields.map_len, Ordering::Relaxed);
+        self.map_base = fields.map_base;
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        self.slot.map_base.store(self.map_base, Ordering::Release);
+        self.slot.state.fetch_or(LIVE, Ordering::Release);
+    }
+}
+
+/// Takes exclusive use of a live mapping; see `Exclusive`.
+pub fn exclusive(id: u32, call: &'static str) -> Result<Exclusive> {
+    let (slot, index, map_base) = stop(id, call)?;
+    Ok(Exclusive {
+        slot,
+        index,
+        map_base,
     })
 }
 

@@ -223,3 +223,126 @@ fn bad_paths_are_refused() {
     let status = unsafe { mmap_open(bad_utf8.as_ptr(), 2, out.as_mut_ptr()) };
     assert_eq!(status, Status::InvalidArgument as i32);
 }
+
+fn read_at(id: u32, offset: usize, len: usize) -> (i32, Vec<u8>) {
+    let mut buf = vec![0u8; len];
+    let status = unsafe { mmap_read(id, offset as f64, buf.as_mut_ptr(), len as f64) };
+    (status, buf)
+}
+
+#[test]
+fn anonymous_memory_round_trip_and_resize() {
+    let mut out = [0u64; 3];
+    assert_eq!(unsafe { mmap_anonymous(10_000.0, out.as_mut_ptr()) }, 0);
+    let id = out[0] as u32;
+    assert_eq!(read_at(id, 0, 10).1, vec![0u8; 10]);
+    assert_eq!(
+        unsafe { mmap_write(id, 9990.0, b"0123456789".as_ptr(), 10.0) },
+        0
+    );
+    let mut moved = [0u64; 2];
+    assert_eq!(
+        unsafe { mmap_resize(id, 1_000_000.0, moved.as_mut_ptr()) },
+        0
+    );
+    assert_eq!(moved[1], 1_000_000);
+    assert_eq!(read_at(id, 9990, 10).1, b"0123456789");
+    assert_eq!(read_at(id, 999_990, 10).1, vec![0u8; 10]);
+    assert_eq!(unsafe { mmap_resize(id, 9995.0, moved.as_mut_ptr()) }, 0);
+    assert_eq!(read_at(id, 9990, 5).1, b"01234");
+    assert_eq!(read_at(id, 9990, 6).0, Status::OutOfRange as i32);
+    assert_eq!(mmap_close(id), 0);
+}
+
+#[test]
+fn resize_grows_and_shrinks_a_whole_file() {
+    let file = TempFile::new("resize", b"abcdef");
+    let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+    assert_eq!(status, 0);
+    let id = out[0] as u32;
+    let mut moved = [0u64; 2];
+    assert_eq!(unsafe { mmap_resize(id, 100_000.0, moved.as_mut_ptr()) }, 0);
+    assert_eq!(unsafe { mmap_write(id, 99_999.0, b"Z".as_ptr(), 1.0) }, 0);
+    assert_eq!(file.contents().len(), 100_000);
+    assert_eq!(unsafe { mmap_resize(id, 3.0, moved.as_mut_ptr()) }, 0);
+    assert_eq!(moved[1], 3);
+    assert_eq!(unsafe { mmap_resize(id, 0.0, moved.as_mut_ptr()) }, 0);
+    assert_eq!(unsafe { mmap_resize(id, 2.0, moved.as_mut_ptr()) }, 0);
+    assert_eq!(mmap_close(id), 0);
+    assert_eq!(file.contents(), b"\0\0");
+    // Windows into a file and read-only mappings cannot be resized.
+    let file = TempFile::new("resize_window", b"abcdef");
+    for flags in [MAP_WRITE | MAP_LENGTH, 0, MAP_PRIVATE] {
+        let (status, out) = map(file.path(), flags, 0.0, 0.0, 2.0);
+        assert_eq!(status, 0);
+        assert_eq!(
+            unsafe { mmap_resize(out[0] as u32, 4.0, moved.as_mut_ptr()) },
+            Status::InvalidArgument as i32
+        );
+        assert_eq!(mmap_close(out[0] as u32), 0);
+    }
+}
+
+#[test]
+fn advise_resident_and_lock() {
+    let contents = vec![7u8; 64 * 1024];
+    let file = TempFile::new("advise", &contents);
+    let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+    assert_eq!(status, 0);
+    let id = out[0] as u32;
+    for advice in 0..5 {
+        assert_eq!(mmap_advise(id, 1.0, 5000.0, advice), 0, "advice {}", advice);
+    }
+    assert_eq!(mmap_advise(id, 0.0, 1.0, 5), Status::InvalidArgument as i32);
+    assert_eq!(mmap_advise(id, 0.0, 70_000.0, 0), Status::OutOfRange as i32);
+    let _ = read_at(id, 0, 64 * 1024);
+    let mut resident = 0.0f64;
+    assert_eq!(unsafe { mmap_resident(id, 0.0, 65536.0, &mut resident) }, 0);
+    assert_eq!(resident, 65536.0);
+    assert_eq!(unsafe { mmap_resident(id, 10.0, 100.0, &mut resident) }, 0);
+    assert_eq!(resident, 100.0);
+    assert_eq!(mmap_lock(id, 0.0, 4096.0, 1), 0);
+    assert_eq!(mmap_lock(id, 0.0, 4096.0, 0), 0);
+    assert_eq!(mmap_close(id), 0);
+    assert_eq!(mmap_advise(id, 0.0, 1.0, 0), Status::BadHandle as i32);
+}
+
+#[test]
+fn shared_memory_is_shared_between_mappings() {
+    let name = format!("mmap_ffi_test_{}", std::process::id());
+    let mut a = [0u64; 3];
+    let mut b = [0u64; 3];
+    let open = |flags: u32, size: f64, out: &mut [u64; 3]| unsafe {
+        mmap_shm_open(
+            name.as_ptr(),
+            name.len() as u32,
+            flags,
+            size,
+            out.as_mut_ptr(),
+        )
+    };
+    assert_eq!(open(SHM_CREATE | SHM_EXCLUSIVE, 8192.0, &mut a), 0);
+    assert_eq!(
+        open(SHM_CREATE | SHM_EXCLUSIVE, 8192.0, &mut b),
+        Status::Os as i32
+    );
+    assert_eq!(open(0, 0.0, &mut b), 0);
+    assert!(b[2] >= 8192);
+    assert_eq!(
+        unsafe { mmap_write(a[0] as u32, 100.0, b"ping".as_ptr(), 4.0) },
+        0
+    );
+    assert_eq!(read_at(b[0] as u32, 100, 4).1, b"ping");
+    assert_eq!(
+        unsafe { mmap_shm_unlink(name.as_ptr(), name.len() as u32) },
+        0
+    );
+    assert_eq!(mmap_close(a[0] as u32), 0);
+    assert_eq!(mmap_close(b[0] as u32), 0);
+    assert_eq!(open(0, 0.0, &mut b), Status::Os as i32);
+    let bad = "a/b";
+    assert_eq!(
+        unsafe { mmap_shm_open(bad.as_ptr(), 3, SHM_CREATE, 1.0, b.as_mut_ptr()) },
+        Status::InvalidArgument as i32
+    );
+}

@@ -11,6 +11,19 @@
 //! - `unmap(addr, len)`: releases what `map` returned.
 //! - `flush(addr, len, wait)`: writes dirty pages of a file mapping back to the
 //!   file, waiting for the write (`wait`) or only scheduling it.
+//! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
+//!   anonymous mapping whose file (if any) already has the new length when
+//!   growing; keeps the contents; may move it.
+//! - `advise(addr, len, advice)`: passes an `Advice` to the kernel.
+//! - `resident(addr, len)`: how many of the range's pages are in memory.
+//! - `lock(addr, len)` / `unlock(addr, len)`: pin pages in memory or release
+//!   them; a refusal because of the lock limit says what the limit is.
+//! - `shm_map(name, create, exclusive, size)`: opens (or creates) named
+//!   shared memory, grows it to at least `size` bytes and maps all of it
+//!   read-write; returns the address (0 when empty) and length.
+//! - `shm_unlink(name)`: removes a shared memory name.
+//!
+//! All addresses given to these functions are page aligned.
 //!
 //! Files are opened, sized and synced with `std::fs::File`, which already does
 //! the right thing per OS (on macOS `sync_all` issues `F_FULLFSYNC`; on
@@ -46,6 +59,8 @@ mod consts {
     pub const MS_SYNC: CInt = 4;
     // <bits/confname.h>
     pub const SC_PAGESIZE: CInt = 30;
+    // <asm-generic/resource.h>
+    pub const RLIMIT_MEMLOCK: CInt = 8;
 }
 
 /// Constants whose values differ between Linux and macOS.
@@ -62,6 +77,8 @@ mod consts {
     pub const MS_SYNC: CInt = 0x10;
     // <unistd.h>
     pub const SC_PAGESIZE: CInt = 29;
+    // <sys/resource.h>
+    pub const RLIMIT_MEMLOCK: CInt = 6;
 }
 
 use consts::*;
@@ -72,7 +89,18 @@ use consts::*;
 pub const EXTRA_KINDS: &[(i32, i32)] = &[(21, KIND_IS_A_DIRECTORY), (20, KIND_NOT_A_DIRECTORY)];
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
+const MADV_NORMAL: CInt = 0;
+const MADV_RANDOM: CInt = 1;
+const MADV_SEQUENTIAL: CInt = 2;
 const MADV_WILLNEED: CInt = 3;
+const MADV_DONTNEED: CInt = 4;
+
+/// `struct rlimit` (<sys/resource.h>): two `rlim_t`, 64-bit on both systems.
+#[repr(C)]
+struct Rlimit {
+    current: u64,
+    maximum: u64,
+}
 
 extern "C" {
     fn mmap(
@@ -88,6 +116,10 @@ extern "C" {
     fn msync(addr: *mut c_void, len: usize, flags: CInt) -> CInt;
     fn madvise(addr: *mut c_void, len: usize, advice: CInt) -> CInt;
     fn sysconf(name: CInt) -> i64;
+    fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> CInt;
+    fn mlock(addr: *const c_void, len: usize) -> CInt;
+    fn munlock(addr: *const c_void, len: usize) -> CInt;
+    fn getrlimit(resource: CInt, limit: *mut Rlimit) -> CInt;
 }
 
 /// How a mapping may be used.
@@ -136,8 +168,12 @@ pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) 
     let shared = access.write && !access.private && file.is_some();
     let mut flags = if shared {
         MAP_SHARED
-    } else {
+    } else if file.is_some() {
         MAP_PRIVATE | MAP_NORESERVE
+    } else {
+        // Anonymous memory is charged normally: better ENOMEM now than the
+        // OOM killer later.
+        MAP_PRIVATE
     };
     let fd = match file {
         Some(file) => file.as_raw_fd(),
@@ -204,6 +240,287 @@ pub unsafe fn flush(addr: usize, len: usize, wait: bool) -> Result<()> {
     // SAFETY: per this function's contract; msync(2) only reads page state.
     if msync(addr as *mut c_void, len, flags) != 0 {
         return Err(Failure::last_os("msync"));
+    }
+    Ok(())
+}
+
+/// Kernel advice about how a range will be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    Normal,
+    Sequential,
+    Random,
+    WillNeed,
+    DontNeed,
+}
+
+/// Passes `advice` for `[addr, addr + len)` to the kernel.
+///
+/// # Safety
+/// The range must lie within one live mapping. `DontNeed` drops the pages:
+/// a shared or file mapping reads them back from the file, but private
+/// anonymous memory would read zeros, so callers never pass it for those.
+pub unsafe fn advise(addr: usize, len: usize, advice: Advice) -> Result<()> {
+    let value = match advice {
+        Advice::Normal => MADV_NORMAL,
+        Advice::Sequential => MADV_SEQUENTIAL,
+        Advice::Random => MADV_RANDOM,
+        Advice::WillNeed => MADV_WILLNEED,
+        Advice::DontNeed => MADV_DONTNEED,
+    };
+    // SAFETY: per this function's contract.
+    if madvise(addr as *mut c_void, len, value) != 0 {
+        return Err(Failure::last_os("madvise"));
+    }
+    Ok(())
+}
+
+/// Counts the pages of `[addr, addr + len)` that are in memory.
+///
+/// # Safety
+/// The range must lie within one live mapping.
+pub unsafe fn resident(addr: usize, len: usize) -> Result<usize> {
+    let page = page_size();
+    let pages = (len + page - 1) / page;
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `vec` has one byte per page of the range, as mincore(2) needs.
+    if mincore(addr as *mut c_void, len, vec.as_mut_ptr()) != 0 {
+        return Err(Failure::last_os("mincore"));
+    }
+    // Bit 0 is "resident" on both systems (MINCORE_INCORE on macOS).
+    Ok(vec.iter().filter(|&&state| state & 1 != 0).count())
+}
+
+/// Pins `[addr, addr + len)` in memory.
+///
+/// # Safety
+/// The range must lie within one live mapping.
+pub unsafe fn lock(addr: usize, len: usize) -> Result<()> {
+    // SAFETY: per this function's contract.
+    if mlock(addr as *const c_void, len) == 0 {
+        return Ok(());
+    }
+    let mut failure = Failure::last_os("mlock");
+    let mut limit = Rlimit {
+        current: 0,
+        maximum: 0,
+    };
+    // SAFETY: `limit` is a valid out-pointer.
+    if getrlimit(RLIMIT_MEMLOCK, &mut limit) == 0 {
+        let shown = |value: u64| {
+            if value == u64::MAX {
+                "unlimited".to_string()
+            } else {
+                format!("{} bytes", value)
+            }
+        };
+        failure.detail.message = format!(
+            "{}: the lock limit RLIMIT_MEMLOCK is {} (hard limit {}); raise it with `ulimit -l` or run with CAP_IPC_LOCK",
+            failure.detail.message,
+            shown(limit.current),
+            shown(limit.maximum)
+        );
+    }
+    Err(failure)
+}
+
+/// Releases pages pinned by `lock`.
+///
+/// # Safety
+/// The range must lie within one live mapping.
+pub unsafe fn unlock(addr: usize, len: usize) -> Result<()> {
+    // SAFETY: per this function's contract.
+    if munlock(addr as *const c_void, len) != 0 {
+        return Err(Failure::last_os("munlock"));
+    }
+    Ok(())
+}
+
+/// A failed `remap`: what went wrong, and whether the old mapping is gone
+/// (some systems must unmap before they can shrink a file).
+#[derive(Debug)]
+pub struct RemapFailure {
+    pub failure: Failure,
+    pub unmapped: bool,
+}
+
+impl From<Failure> for RemapFailure {
+    fn from(failure: Failure) -> RemapFailure {
+        RemapFailure {
+            failure,
+            unmapped: false,
+        }
+    }
+}
+
+/// Resizes a mapping of a whole file, or of anonymous memory, to `new_len`
+/// bytes and sets the file's length to match; keeps the contents; may move
+/// the mapping. Here the file is sized first: the caller has exclusive use of
+/// the mapping, so nothing touches the pages past a new end of file before
+/// they are unmapped.
+///
+/// # Safety
+/// `addr` and `old_len` must describe a live mapping made by `map` with the
+/// same `file` and `access`, and both lengths must be non-zero. On success
+/// the old range must no longer be used.
+pub unsafe fn remap(
+    file: Option<&File>,
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    access: Access,
+) -> std::result::Result<usize, RemapFailure> {
+    if let Some(file) = file {
+        file.set_len(new_len as u64)
+            .map_err(|err| Failure::os("ftruncate", err))?;
+    }
+    Ok(remap_pages(file, addr, old_len, new_len, access)?)
+}
+
+/// Linux moves or extends the mapping in the kernel (`mremap(2)`).
+#[cfg(target_os = "linux")]
+unsafe fn remap_pages(
+    _file: Option<&File>,
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    _access: Access,
+) -> Result<usize> {
+    extern "C" {
+        fn mremap(
+            old_address: *mut c_void,
+            old_size: usize,
+            new_size: usize,
+            flags: CInt,
+            ...
+        ) -> *mut c_void;
+    }
+    // <linux/mman.h>
+    const MREMAP_MAYMOVE: CInt = 1;
+    // SAFETY: per `remap`'s contract; the kernel keeps the pages.
+    let moved = mremap(addr as *mut c_void, old_len, new_len, MREMAP_MAYMOVE);
+    if moved == MAP_FAILED {
+        return Err(Failure::last_os("mremap"));
+    }
+    Ok(moved as usize)
+}
+
+/// Without mremap: map the new size, copy anonymous contents over (a file's
+/// contents are in the file already), then drop the old mapping.
+#[cfg(not(target_os = "linux"))]
+unsafe fn remap_pages(
+    file: Option<&File>,
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    access: Access,
+) -> Result<usize> {
+    // SAFETY: new_len is non-zero per the contract.
+    let fresh = map(file, 0, new_len, access)?;
+    if file.is_none() {
+        // SAFETY: both ranges are live mappings of at least this length.
+        std::ptr::copy_nonoverlapping(addr as *const u8, fresh as *mut u8, old_len.min(new_len));
+    }
+    // SAFETY: the old mapping is ours and replaced.
+    unmap(addr, old_len)?;
+    Ok(fresh)
+}
+
+/// Opens named shared memory as a file. Linux keeps POSIX shared memory in
+/// /dev/shm, which is all glibc's `shm_open` does too.
+#[cfg(target_os = "linux")]
+fn shm_file(name: &str, create: bool, exclusive: bool) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // <asm-generic/fcntl.h>
+    const O_NOFOLLOW: CInt = 0o400000;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create && !exclusive)
+        .create_new(create && exclusive)
+        .mode(0o600)
+        .custom_flags(O_NOFOLLOW)
+        .open(format!("/dev/shm/{}", name))
+        .map_err(|err| Failure::os("shm_open", err))
+}
+
+/// Opens named shared memory as a file with `shm_open(3)`.
+#[cfg(target_os = "macos")]
+fn shm_file(name: &str, create: bool, exclusive: bool) -> Result<File> {
+    use std::os::unix::io::FromRawFd;
+    extern "C" {
+        // Variadic in <sys/mman.h>: declared so, since Apple's arm64 ABI
+        // passes variadic arguments differently.
+        fn shm_open(name: *const u8, oflag: CInt, ...) -> CInt;
+    }
+    // <sys/fcntl.h>
+    const O_RDWR: CInt = 0x2;
+    const O_CREAT: CInt = 0x200;
+    const O_EXCL: CInt = 0x800;
+    let mut oflag = O_RDWR;
+    if create {
+        oflag |= O_CREAT;
+    }
+    if exclusive {
+        oflag |= O_EXCL;
+    }
+    let path = format!("/{}\0", name);
+    // SAFETY: `path` is NUL-terminated; the mode is promoted to int as C does.
+    let fd = shm_open(path.as_ptr(), oflag, 0o600 as CInt);
+    if fd < 0 {
+        return Err(Failure::last_os("shm_open"));
+    }
+    // SAFETY: `fd` is a new descriptor that we own.
+    Ok(File::from_raw_fd(fd))
+}
+
+/// Opens or creates named shared memory and maps it read-write.
+pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(usize, usize)> {
+    let file = shm_file(name, create, exclusive)?;
+    let mut len = file
+        .metadata()
+        .map_err(|err| Failure::os("fstat", err))?
+        .len();
+    if size > len {
+        file.set_len(size)
+            .map_err(|err| Failure::os("ftruncate", err))?;
+        len = size;
+    }
+    let len = usize::try_from(len).map_err(|_| {
+        Failure::os(
+            "mmap",
+            std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        )
+    })?;
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    let access = Access {
+        write: true,
+        private: false,
+        populate: false,
+    };
+    // SAFETY: len is non-zero; offset 0 is aligned.
+    let addr = unsafe { map(Some(&file), 0, len, access)? };
+    Ok((addr, len))
+}
+
+/// Removes a shared memory name; memory still mapped stays valid.
+#[cfg(target_os = "linux")]
+pub fn shm_unlink(name: &str) -> Result<()> {
+    std::fs::remove_file(format!("/dev/shm/{}", name)).map_err(|err| Failure::os("shm_unlink", err))
+}
+
+/// Removes a shared memory name; memory still mapped stays valid.
+#[cfg(target_os = "macos")]
+pub fn shm_unlink(name: &str) -> Result<()> {
+    extern "C" {
+        fn shm_unlink(name: *const u8) -> CInt;
+    }
+    let path = format!("/{}\0", name);
+    // SAFETY: `path` is NUL-terminated.
+    if unsafe { shm_unlink(path.as_ptr()) } != 0 {
+        return Err(Failure::last_os("shm_unlink"));
     }
     Ok(())
 }

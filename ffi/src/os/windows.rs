@@ -63,6 +63,65 @@ extern "system" {
     fn UnmapViewOfFile(address: *const c_void) -> Bool;
     fn FlushViewOfFile(address: *const c_void, bytes: usize) -> Bool;
     fn CloseHandle(handle: Handle) -> Bool;
+    fn OpenFileMappingW(access: Dword, inherit: Bool, name: *const u16) -> Handle;
+    fn GetLastError() -> Dword;
+    fn GetCurrentProcess() -> Handle;
+    fn VirtualLock(address: *mut c_void, bytes: usize) -> Bool;
+    fn VirtualUnlock(address: *mut c_void, bytes: usize) -> Bool;
+    fn VirtualQuery(
+        address: *const c_void,
+        info: *mut MemoryBasicInformation,
+        length: usize,
+    ) -> usize;
+    fn PrefetchVirtualMemory(
+        process: Handle,
+        entries: usize,
+        addresses: *const MemoryRangeEntry,
+        flags: Dword,
+    ) -> Bool;
+    fn K32QueryWorkingSetEx(
+        process: Handle,
+        info: *mut WorkingSetExInformation,
+        size: Dword,
+    ) -> Bool;
+}
+
+/// `WIN32_MEMORY_RANGE_ENTRY` from <memoryapi.h>.
+#[repr(C)]
+struct MemoryRangeEntry {
+    address: *mut c_void,
+    bytes: usize,
+}
+
+/// `PSAPI_WORKING_SET_EX_INFORMATION` from <psapi.h>; bit 0 of the
+/// attributes is "Valid" (the page is in the working set).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct WorkingSetExInformation {
+    address: *mut c_void,
+    attributes: usize,
+}
+
+/// `MEMORY_BASIC_INFORMATION` from <winnt.h> (64-bit layout).
+#[repr(C)]
+struct MemoryBasicInformation {
+    base_address: *mut c_void,
+    allocation_base: *mut c_void,
+    allocation_protect: Dword,
+    partition_id: u16,
+    region_size: usize,
+    state: Dword,
+    protect: Dword,
+    kind: Dword,
+}
+
+/// <winerror.h>
+const ERROR_ALREADY_EXISTS: i32 = 183;
+const ERROR_WORKING_SET_QUOTA: i32 = 1453;
+
+/// A NUL-terminated UTF-16 copy of `text`.
+fn wide(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
 /// How a mapping may be used.
@@ -194,5 +253,214 @@ pub unsafe fn flush(addr: usize, len: usize, _wait: bool) -> Result<()> {
     if FlushViewOfFile(addr as *const c_void, len) == 0 {
         return Err(Failure::last_os("FlushViewOfFile"));
     }
+    Ok(())
+}
+
+/// A failed `remap`: what went wrong, and whether the old mapping is gone
+/// (Windows must unmap before it can shrink a file).
+#[derive(Debug)]
+pub struct RemapFailure {
+    pub failure: Failure,
+    pub unmapped: bool,
+}
+
+impl From<Failure> for RemapFailure {
+    fn from(failure: Failure) -> RemapFailure {
+        RemapFailure {
+            failure,
+            unmapped: false,
+        }
+    }
+}
+
+/// Resizes a mapping of a whole file, or of anonymous memory, to `new_len`
+/// bytes and sets the file's length to match. Windows refuses to change the
+/// length of a file while any view of it exists (ERROR_USER_MAPPED_FILE), so
+/// a file mapping is unmapped, resized and mapped again; anonymous memory is
+/// copied into a new section.
+///
+/// # Safety
+/// As for the Unix version: `addr`/`old_len` describe a live mapping made by
+/// `map` with the same `file` and `access`; both lengths are non-zero.
+pub unsafe fn remap(
+    file: Option<&File>,
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    access: Access,
+) -> std::result::Result<usize, RemapFailure> {
+    match file {
+        None => {
+            let fresh = map(None, 0, new_len, access)?;
+            // SAFETY: both views are live and at least this long.
+            std::ptr::copy_nonoverlapping(
+                addr as *const u8,
+                fresh as *mut u8,
+                old_len.min(new_len),
+            );
+            unmap(addr, old_len)?;
+            Ok(fresh)
+        }
+        Some(file) => {
+            unmap(addr, old_len)?;
+            let unmapped = |failure| RemapFailure {
+                failure,
+                unmapped: true,
+            };
+            file.set_len(new_len as u64)
+                .map_err(|err| unmapped(Failure::os("SetFileInformationByHandle", err)))?;
+            map(Some(file), 0, new_len, access).map_err(unmapped)
+        }
+    }
+}
+
+/// Kernel advice about how a range will be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    Normal,
+    Sequential,
+    Random,
+    WillNeed,
+    DontNeed,
+}
+
+/// Windows has no per-view access-pattern hints; `WillNeed` prefetches the
+/// range (PrefetchVirtualMemory) and the others are accepted and ignored.
+///
+/// # Safety
+/// The range must lie within one live view.
+pub unsafe fn advise(addr: usize, len: usize, advice: Advice) -> Result<()> {
+    if advice != Advice::WillNeed {
+        return Ok(());
+    }
+    let entry = MemoryRangeEntry {
+        address: addr as *mut c_void,
+        bytes: len,
+    };
+    // SAFETY: one valid entry describing our own view.
+    if PrefetchVirtualMemory(GetCurrentProcess(), 1, &entry, 0) == 0 {
+        return Err(Failure::last_os("PrefetchVirtualMemory"));
+    }
+    Ok(())
+}
+
+/// Counts the pages of `[addr, addr + len)` in the working set.
+///
+/// # Safety
+/// The range must lie within one live view.
+pub unsafe fn resident(addr: usize, len: usize) -> Result<usize> {
+    let page = page_size();
+    let pages = (len + page - 1) / page;
+    let mut info: Vec<WorkingSetExInformation> = (0..pages)
+        .map(|i| WorkingSetExInformation {
+            address: (addr + i * page) as *mut c_void,
+            attributes: 0,
+        })
+        .collect();
+    let bytes = std::mem::size_of::<WorkingSetExInformation>() * pages;
+    // SAFETY: `info` holds one entry per page, as the size says.
+    if K32QueryWorkingSetEx(GetCurrentProcess(), info.as_mut_ptr(), bytes as Dword) == 0 {
+        return Err(Failure::last_os("QueryWorkingSetEx"));
+    }
+    Ok(info
+        .iter()
+        .filter(|entry| entry.attributes & 1 != 0)
+        .count())
+}
+
+/// Pins `[addr, addr + len)` in memory (VirtualLock).
+///
+/// # Safety
+/// The range must lie within one live view.
+pub unsafe fn lock(addr: usize, len: usize) -> Result<()> {
+    // SAFETY: per this function's contract.
+    if VirtualLock(addr as *mut c_void, len) != 0 {
+        return Ok(());
+    }
+    let mut failure = Failure::last_os("VirtualLock");
+    if failure.detail.os_code == ERROR_WORKING_SET_QUOTA {
+        failure.detail.message = format!(
+            "{}: locked pages count against the process's minimum working set; raise it with SetProcessWorkingSetSize",
+            failure.detail.message
+        );
+    }
+    Err(failure)
+}
+
+/// Releases pages pinned by `lock` (VirtualUnlock).
+///
+/// # Safety
+/// The range must lie within one live view.
+pub unsafe fn unlock(addr: usize, len: usize) -> Result<()> {
+    // SAFETY: per this function's contract.
+    if VirtualUnlock(addr as *mut c_void, len) == 0 {
+        return Err(Failure::last_os("VirtualUnlock"));
+    }
+    Ok(())
+}
+
+/// Opens or creates a named section backed by the paging file and maps all
+/// of it. An existing section keeps its size (Windows cannot grow one).
+pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(usize, usize)> {
+    let name = wide(name);
+    // SAFETY: `name` is NUL-terminated; the other pointers may be null.
+    let section = unsafe {
+        if create {
+            CreateFileMappingW(
+                INVALID_HANDLE_VALUE,
+                std::ptr::null_mut(),
+                PAGE_READWRITE,
+                (size >> 32) as Dword,
+                size as Dword,
+                name.as_ptr(),
+            )
+        } else {
+            OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, 0, name.as_ptr())
+        }
+    };
+    if section.is_null() {
+        return Err(Failure::last_os(if create {
+            "CreateFileMappingW"
+        } else {
+            "OpenFileMappingW"
+        }));
+    }
+    // SAFETY: reading this thread's last error right after the call.
+    if create && exclusive && unsafe { GetLastError() } as i32 == ERROR_ALREADY_EXISTS {
+        // SAFETY: closing our own handle.
+        unsafe { CloseHandle(section) };
+        return Err(Failure::os(
+            "CreateFileMappingW",
+            std::io::Error::from_raw_os_error(ERROR_ALREADY_EXISTS),
+        ));
+    }
+    // SAFETY: `section` is live; a length of 0 maps the whole section.
+    let addr = unsafe { MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, 0) };
+    let failure = if addr.is_null() {
+        Some(Failure::last_os("MapViewOfFile"))
+    } else {
+        None
+    };
+    // SAFETY: the view keeps the section alive.
+    unsafe { CloseHandle(section) };
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    // SAFETY: `info` is a valid out-pointer for one record.
+    let len = unsafe {
+        let mut info: MemoryBasicInformation = std::mem::zeroed();
+        VirtualQuery(
+            addr,
+            &mut info,
+            std::mem::size_of::<MemoryBasicInformation>(),
+        );
+        info.region_size
+    };
+    Ok((addr as usize, len))
+}
+
+/// A named section disappears with its last handle and view; there is no
+/// name to remove.
+pub fn shm_unlink(_name: &str) -> Result<()> {
     Ok(())
 }
