@@ -24,6 +24,18 @@ export const MapFlag = {
   length: 32,
 } as const;
 
+/** Flags for `mmap_shm_open`, as in `ffi/src/lib.rs`. */
+export const ShmFlag = { create: 1, exclusive: 2 } as const;
+
+/** Advice names, in the order of `ADVICE` in `ffi/src/lib.rs`. */
+export const ADVICE = [
+  "normal",
+  "sequential",
+  "random",
+  "willneed",
+  "dontneed",
+] as const;
+
 /** Flush modes for `mmap_flush`, as in `ffi/src/lib.rs`. */
 export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
 
@@ -102,6 +114,65 @@ export const symbols = {
     parameters: flushParameters,
     result: "i32",
     nonblocking: true,
+  },
+  mmap_anonymous: {
+    parameters: [
+      "f64", // size: f64
+      "buffer", // out: *mut u64, [id, address, length]
+    ],
+    result: "i32",
+  },
+  mmap_shm_open: {
+    parameters: [
+      "buffer", // name: *const u8 (UTF-8)
+      "u32", // name_len: u32
+      "u32", // flags: u32 (ShmFlag bits)
+      "f64", // size: f64
+      "buffer", // out: *mut u64, [id, address, length]
+    ],
+    result: "i32",
+  },
+  mmap_shm_unlink: {
+    parameters: [
+      "buffer", // name: *const u8
+      "u32", // name_len: u32
+    ],
+    result: "i32",
+  },
+  mmap_advise: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // len: f64
+      "u32", // advice: u32 (index into ADVICE)
+    ],
+    result: "i32",
+  },
+  mmap_resident: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // len: f64
+      "buffer", // out: *mut f64, [resident bytes]
+    ],
+    result: "i32",
+  },
+  mmap_lock: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // len: f64
+      "u32", // lock: u32 (0 = unlock)
+    ],
+    result: "i32",
+  },
+  mmap_resize: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // new_len: f64
+      "buffer", // out: *mut u64, [address, length]
+    ],
+    result: "i32",
   },
   mmap_close: {
     parameters: [

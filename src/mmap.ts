@@ -10,10 +10,12 @@ import { isAbsolute, resolve } from "node:path";
 import { describe, toIndex } from "./_args.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
 import {
-  FlushMode,
+  ADVICE,
+  FlushMode as NativeFlushMode,
   library,
   librarySync,
   MapFlag,
+  ShmFlag,
   type Symbols,
 } from "./ffi.ts";
 
@@ -29,6 +31,74 @@ export interface MmapHandle {
   readonly len: number;
   /** Absolute path of the mapped file. */
   readonly path: string;
+}
+
+/**
+ * What a mapping shows: a file (or part of one), anonymous memory, or named
+ * shared memory.
+ */
+export type MappingKind = "file" | "anonymous" | "shared";
+
+/**
+ * How a range will be used, for {@linkcode advise}: `"normal"`,
+ * `"sequential"` (read ahead aggressively, drop pages behind), `"random"`
+ * (no read-ahead), `"willneed"` (read the range in now), `"dontneed"` (the
+ * range can leave memory; a file's pages are read back from the file later).
+ */
+export type Advice =
+  | "normal"
+  | "sequential"
+  | "random"
+  | "willneed"
+  | "dontneed";
+
+/**
+ * How {@linkcode flush} writes back: `"sync"` waits for the write
+ * (`msync(MS_SYNC)`, `FlushViewOfFile`); `"async"` only schedules it
+ * (`MS_ASYNC`); `"durable"` waits and then flushes the file to the device
+ * (`fsync`, `F_FULLFSYNC` on macOS, `FlushFileBuffers` on Windows), so the
+ * data survives a power loss.
+ */
+export type FlushMode = "sync" | "async" | "durable";
+
+/** A live mapping, as listed by {@linkcode stats}. */
+export interface MappingInfo {
+  /** The file's absolute path, the shared memory name, or `""`. */
+  readonly path: string;
+  /** What the mapping shows. */
+  readonly kind: MappingKind;
+  /** Mapped length in bytes. */
+  readonly length: number;
+  /** Whether the mapping can be written. */
+  readonly writable: boolean;
+}
+
+/** Live mappings, for hunting leaks: see {@linkcode stats}. */
+export interface MappingStats {
+  /** Live mappings in the whole process (all threads and workers). */
+  readonly count: number;
+  /** Bytes those mappings show. */
+  readonly bytes: number;
+  /** This thread's live handles. */
+  readonly mappings: MappingInfo[];
+}
+
+/** Options for {@linkcode stream}. */
+export interface StreamOptions {
+  /**
+   * First byte to stream.
+   *
+   * @default {0}
+   */
+  offset?: number | bigint;
+  /** Bytes to stream; by default, to the end of the mapping. */
+  length?: number | bigint;
+  /**
+   * Bytes per chunk (when the reader brings no buffer of its own).
+   *
+   * @default {65536}
+   */
+  chunkSize?: number;
 }
 
 /** Options for {@linkcode open} and {@linkcode openSync}. */
@@ -80,10 +150,17 @@ export interface OpenOptions {
   populate?: boolean;
 }
 
+// This thread's live handles, by native id, for stats(). Plain records, so
+// that the list never keeps a handle alive.
+const live = new Map<number, MappingInfo>();
+
 // When every handle and view is gone, the mapping is released.
 const finalizer = new FinalizationRegistry<
   { symbols: Symbols; id: number }
->(({ symbols, id }) => symbols.mmap_close(id));
+>(({ symbols, id }) => {
+  live.delete(id);
+  symbols.mmap_close(id);
+});
 
 // A live view keeps its handle alive: the key (the view's buffer) holds the
 // value (the handle) for as long as the buffer is reachable.
@@ -99,6 +176,7 @@ interface HandleFields {
   path: string;
   name: string;
   writable: boolean;
+  kind: MappingKind;
 }
 
 let createHandle: (fields: HandleFields) => Mmap;
@@ -138,6 +216,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   #path = "";
   #name = "";
   #writable = false;
+  #kind: MappingKind = "file";
   #closed = false;
   #views: WeakRef<ArrayBuffer>[] = [];
   #pruneAt = 64;
@@ -152,6 +231,8 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
       handle.#path = fields.path;
       handle.#name = fields.name;
       handle.#writable = fields.writable;
+      handle.#kind = fields.kind;
+      live.set(fields.id, handle.#info());
       finalizer.register(
         handle,
         { symbols: fields.symbols, id: fields.id },
@@ -203,6 +284,20 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /** Whether {@linkcode Mmap.close} has been called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** What the mapping shows: a file, anonymous memory or shared memory. */
+  get kind(): MappingKind {
+    return this.#kind;
+  }
+
+  #info(): MappingInfo {
+    return {
+      path: this.#path,
+      kind: this.#kind,
+      length: this.#len,
+      writable: this.#writable,
+    };
   }
 
   #where(call: string): string {
@@ -333,25 +428,39 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     return [at, count];
   }
 
+  #mode(mode: unknown, call: string): number {
+    if (typeof mode === "string" && Object.hasOwn(NativeFlushMode, mode)) {
+      return NativeFlushMode[mode as FlushMode];
+    }
+    throw new TypeError(
+      `${
+        this.#where(call)
+      }: mode must be "sync", "async" or "durable": received ${describe(mode)}`,
+    );
+  }
+
   /**
    * Writes modified pages in `[offset, offset + length)` back to the file
-   * and waits for the write (Unix `msync(MS_SYNC)`, Windows
-   * `FlushViewOfFile`). Unaligned ranges are widened to whole pages. For
-   * read-only and copy-on-write mappings it does nothing.
+   * (see {@linkcode FlushMode}; by default waiting for the write, Unix
+   * `msync(MS_SYNC)`, Windows `FlushViewOfFile`). Unaligned ranges are
+   * widened to whole pages. Copy-on-write and anonymous mappings have no
+   * file to write to, so it does nothing for them.
    *
    * @param offset First byte of the range.
    * @param length Bytes in the range; by default, to the end of the mapping.
+   * @param mode `"sync"`, `"async"` or `"durable"`.
    * @throws {RangeError} When the range reaches past the mapping.
+   * @throws {TypeError} When `mode` is not one of the three.
    * @throws {Deno.errors.BadResource} When the mapping is closed.
    */
-  flushSync(offset: number | bigint = 0, length?: number | bigint): void {
+  flushSync(
+    offset: number | bigint = 0,
+    length?: number | bigint,
+    mode: FlushMode = "sync",
+  ): void {
     const [at, count] = this.#flushRange(offset, length, "flush");
-    const status = this.#symbols.mmap_flush(
-      this.#id,
-      at,
-      count,
-      FlushMode.sync,
-    );
+    const native = this.#mode(mode, "flush");
+    const status = this.#symbols.mmap_flush(this.#id, at, count, native);
     if (status !== 0) this.#fail(status, "flush");
   }
 
@@ -361,19 +470,155 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    *
    * @param offset First byte of the range.
    * @param length Bytes in the range; by default, to the end of the mapping.
+   * @param mode `"sync"`, `"async"` or `"durable"`.
    */
   async flush(
     offset: number | bigint = 0,
     length?: number | bigint,
+    mode: FlushMode = "sync",
   ): Promise<void> {
     const [at, count] = this.#flushRange(offset, length, "flush");
+    const native = this.#mode(mode, "flush");
     const status = await this.#symbols.mmap_flush_nonblocking(
       this.#id,
       at,
       count,
-      FlushMode.sync,
+      native,
     );
     if (status !== 0) this.#fail(status, "flush");
+  }
+
+  /**
+   * Makes the whole mapping durable: writes modified pages back and flushes
+   * the file to the device, like `Deno.FsFile.syncSync()` (the
+   * `"durable"` {@linkcode FlushMode}).
+   *
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   */
+  syncSync(): void {
+    this.flushSync(0, undefined, "durable");
+  }
+
+  /**
+   * Like {@linkcode Mmap.syncSync}, on a worker thread.
+   *
+   * @returns A promise that settles when the data is on the device.
+   */
+  sync(): Promise<void> {
+    return this.flush(0, undefined, "durable");
+  }
+
+  /**
+   * Tells the kernel how a range will be used (`madvise`; on Windows only
+   * `"willneed"` has an effect, via `PrefetchVirtualMemory`). `"dontneed"` is
+   * ignored for anonymous and copy-on-write memory, where it would discard
+   * the contents.
+   *
+   * @param advice See {@linkcode Advice}.
+   * @param offset First byte of the range.
+   * @param length Bytes in the range; by default, to the end of the mapping.
+   * @throws {TypeError} When `advice` is not one of the names.
+   * @throws {RangeError} When the range reaches past the mapping.
+   */
+  advise(
+    advice: Advice,
+    offset: number | bigint = 0,
+    length?: number | bigint,
+  ): void {
+    const index = (ADVICE as readonly unknown[]).indexOf(advice);
+    if (index < 0) {
+      throw new TypeError(
+        `${this.#where("advise")}: advice must be one of ${
+          ADVICE.map((a) => `"${a}"`).join(", ")
+        }: received ${describe(advice)}`,
+      );
+    }
+    const [at, count] = this.#flushRange(offset, length, "advise");
+    const status = this.#symbols.mmap_advise(this.#id, at, count, index);
+    if (status !== 0) this.#fail(status, "advise");
+  }
+
+  /**
+   * How many bytes of a range are in memory right now (`mincore`,
+   * `QueryWorkingSetEx`), counted in whole pages and clipped to the range.
+   *
+   * @param offset First byte of the range.
+   * @param length Bytes in the range; by default, to the end of the mapping.
+   * @returns Resident bytes, from 0 to the range's length.
+   */
+  residency(offset: number | bigint = 0, length?: number | bigint): number {
+    const [at, count] = this.#flushRange(offset, length, "residency");
+    const out = new Float64Array(1);
+    const status = this.#symbols.mmap_resident(this.#id, at, count, out);
+    if (status !== 0) this.#fail(status, "residency");
+    return out[0];
+  }
+
+  /**
+   * Pins a range in memory so it is never paged out (`mlock`,
+   * `VirtualLock`). The OS limits how much a process may lock; when the
+   * limit refuses, the error names it (`RLIMIT_MEMLOCK`, `ulimit -l`).
+   *
+   * @param offset First byte of the range.
+   * @param length Bytes in the range; by default, to the end of the mapping.
+   * @throws {Deno.errors.PermissionDenied | MmapError} When the OS refuses.
+   */
+  lock(offset: number | bigint = 0, length?: number | bigint): void {
+    const [at, count] = this.#flushRange(offset, length, "lock");
+    const status = this.#symbols.mmap_lock(this.#id, at, count, 1);
+    if (status !== 0) this.#fail(status, "lock");
+  }
+
+  /**
+   * Releases pages pinned by {@linkcode Mmap.lock}.
+   *
+   * @param offset First byte of the range.
+   * @param length Bytes in the range; by default, to the end of the mapping.
+   */
+  unlock(offset: number | bigint = 0, length?: number | bigint): void {
+    const [at, count] = this.#flushRange(offset, length, "unlock");
+    const status = this.#symbols.mmap_lock(this.#id, at, count, 0);
+    if (status !== 0) this.#fail(status, "unlock");
+  }
+
+  /**
+   * Changes the mapping's length. For a read-write mapping of a whole file
+   * the file grows or shrinks with it; anonymous memory just changes size.
+   * Contents are kept up to the shorter length; new bytes are zero. The
+   * mapping may move, so views handed out before become empty (take new
+   * ones).
+   *
+   * @param length The new length in bytes.
+   * @throws {TypeError} For read-only, copy-on-write, shared-memory and
+   * window mappings, which cannot be resized.
+   * @throws {RangeError} When `length` is not a whole number from 0 to
+   * 2^53 - 1.
+   */
+  resizeSync(length: number | bigint): void {
+    if (this.#closed) throw closedError("resize", this.#name);
+    const count = toIndex(length, "length", this.#where("resize"));
+    this.#detachViews();
+    const out = new BigUint64Array(2);
+    const status = this.#symbols.mmap_resize(this.#id, count, out);
+    this.#ptr = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
+    this.#len = Number(out[1]);
+    live.set(this.#id, this.#info());
+    if (status !== 0) this.#fail(status, "resize");
+  }
+
+  /**
+   * Like {@linkcode Mmap.resizeSync}, as a promise.
+   *
+   * @param length The new length in bytes.
+   * @returns A promise that settles when the mapping has its new length.
+   */
+  resize(length: number | bigint): Promise<void> {
+    try {
+      this.resizeSync(length);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -424,17 +669,75 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#detachViews();
+    live.delete(this.#id);
+    finalizer.unregister(this);
+    const status = this.#symbols.mmap_close(this.#id);
+    if (status !== 0 && status !== Status.badHandle) {
+      this.#fail(status, "close");
+    }
+  }
+
+  /**
+   * A byte stream over a range of the mapping, for piping into a
+   * `Response`, a file or a compression stream. Each chunk is one copy out
+   * of the mapping (straight into the reader's buffer for BYOB readers), so
+   * chunks stay valid after the mapping closes. Closing the mapping while
+   * the stream is read makes the stream fail with `BadResource`.
+   *
+   * @param options Range and chunk size.
+   * @returns A `ReadableStream` of type `"bytes"`.
+   * @throws {RangeError} When the range reaches past the mapping.
+   */
+  stream(options: StreamOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const [at, count] = this.#flushRange(
+      options.offset ?? 0,
+      options.length,
+      "stream",
+    );
+    const chunkSize = toIndex(
+      options.chunkSize ?? 65536,
+      "chunkSize",
+      this.#where("stream"),
+    );
+    if (chunkSize === 0) {
+      throw new RangeError(
+        `${this.#where("stream")}: chunkSize must be at least 1`,
+      );
+    }
+    let position = at;
+    const end = at + count;
+    return new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: chunkSize,
+      start: (controller) => {
+        if (count === 0) controller.close();
+      },
+      pull: (controller) => {
+        // With autoAllocateChunkSize every pull comes with a buffer to fill.
+        const request = controller.byobRequest!;
+        const target = request.view!;
+        const room = new Uint8Array(
+          target.buffer,
+          target.byteOffset,
+          Math.min(target.byteLength, end - position),
+        );
+        this.readSync(room, position);
+        position += room.length;
+        request.respond(room.length);
+        if (position >= end) controller.close();
+      },
+    });
+  }
+
+  /** Empties every view handed out, before the memory behind it goes. */
+  #detachViews(): void {
     for (const ref of this.#views) {
       const buffer = ref.deref();
       // Detach: the buffer keeps its identity but loses its bytes.
       if (buffer !== undefined && !buffer.detached) buffer.transfer(0);
     }
     this.#views = [];
-    finalizer.unregister(this);
-    const status = this.#symbols.mmap_close(this.#id);
-    if (status !== 0 && status !== Status.badHandle) {
-      this.#fail(status, "close");
-    }
   }
 
   /** Closes the mapping at the end of a `using` block. */
@@ -586,6 +889,7 @@ function mapWith(
     path: req.path,
     name: req.name,
     writable: (req.flags & (MapFlag.write | MapFlag.private)) !== 0,
+    kind: "file",
   });
 }
 
@@ -923,6 +1227,9 @@ export function writeSync(
  * @param h The mapping.
  * @param offset First byte of the range.
  * @param length Bytes in the range; by default, to the end of the mapping.
+ * @param mode `"sync"` (the default: wait for the write), `"async"` (only
+ * schedule it) or `"durable"` (wait, then flush the file to the device); see
+ * {@linkcode FlushMode}.
  * @throws {RangeError} When the range reaches past `h.len`.
  * @throws {Deno.errors.BadResource} When the mapping is closed.
  */
@@ -930,8 +1237,9 @@ export async function flush(
   h: MmapHandle,
   offset: number | bigint = 0n,
   length?: number | bigint,
+  mode: FlushMode = "sync",
 ): Promise<void> {
-  await handle(h, "flush").flush(offset, length);
+  await handle(h, "flush").flush(offset, length, mode);
 }
 
 /**
@@ -940,14 +1248,16 @@ export async function flush(
  * @param h The mapping.
  * @param offset First byte of the range.
  * @param length Bytes in the range; by default, to the end of the mapping.
+ * @param mode `"sync"`, `"async"` or `"durable"`; see {@linkcode FlushMode}.
  * @throws {RangeError} When the range reaches past `h.len`.
  */
 export function flushSync(
   h: MmapHandle,
   offset: number | bigint = 0,
   length?: number | bigint,
+  mode: FlushMode = "sync",
 ): void {
-  handle(h, "flush").flushSync(offset, length);
+  handle(h, "flush").flushSync(offset, length, mode);
 }
 
 /**
@@ -1004,4 +1314,463 @@ export function view(
   length?: number | bigint,
 ): Uint8Array {
   return handle(h, "view").view(offset, length);
+}
+
+/**
+ * Makes the whole mapping durable: writes its modified pages back and
+ * flushes the file to the device (`fsync`; `F_FULLFSYNC` on macOS;
+ * `FlushFileBuffers` on Windows), so the data survives a crash of the
+ * machine, not just of the process. Runs on a worker thread.
+ *
+ * @param h The mapping.
+ * @throws {Deno.errors.BadResource} When the mapping is closed.
+ *
+ * @example Write, then make it durable
+ * ```ts
+ * import { openWriteWithSize, sync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = (await Deno.makeTempDir()) + "/journal.bin";
+ * await using h = await openWriteWithSize(path, 8);
+ * h.writeSync(new Uint8Array([1, 2, 3]));
+ * await sync(h);
+ * assert.deepEqual((await Deno.readFile(path)).subarray(0, 3), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function sync(h: MmapHandle): Promise<void> {
+  try {
+    return handle(h, "flush").sync();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Like {@linkcode sync}, on the calling thread.
+ *
+ * @param h The mapping.
+ * @throws {Deno.errors.BadResource} When the mapping is closed.
+ */
+export function syncSync(h: MmapHandle): void {
+  handle(h, "flush").syncSync();
+}
+
+/**
+ * Tells the kernel how a range of the mapping will be used; see
+ * {@linkcode Mmap.advise}.
+ *
+ * @param h The mapping.
+ * @param advice `"normal"`, `"sequential"`, `"random"`, `"willneed"` or
+ * `"dontneed"`.
+ * @param offset First byte of the range.
+ * @param length Bytes in the range; by default, to the end of the mapping.
+ * @throws {TypeError} When `advice` is not one of the names.
+ * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example Read a file front to back
+ * ```ts
+ * import { advise, openSync } from "@riaskov/mmap";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeFileSync(path, new Uint8Array(1 << 20));
+ * using h = openSync(path);
+ * advise(h, "sequential");
+ * ```
+ */
+export function advise(
+  h: MmapHandle,
+  advice: Advice,
+  offset: number | bigint = 0,
+  length?: number | bigint,
+): void {
+  handle(h, "advise").advise(advice, offset, length);
+}
+
+/**
+ * How many bytes of a range are in memory right now; see
+ * {@linkcode Mmap.residency}.
+ *
+ * @param h The mapping.
+ * @param offset First byte of the range.
+ * @param length Bytes in the range; by default, to the end of the mapping.
+ * @returns Resident bytes, from 0 to the range's length.
+ *
+ * @example After reading a file, it is in memory
+ * ```ts
+ * import { openSync, residency } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeFileSync(path, new Uint8Array(65536).fill(1));
+ * using h = openSync(path);
+ * h.readSync(new Uint8Array(h.len));
+ * assert.equal(residency(h), 65536);
+ * ```
+ */
+export function residency(
+  h: MmapHandle,
+  offset: number | bigint = 0,
+  length?: number | bigint,
+): number {
+  return handle(h, "residency").residency(offset, length);
+}
+
+/**
+ * Pins a range in memory; see {@linkcode Mmap.lock}.
+ *
+ * @param h The mapping.
+ * @param offset First byte of the range.
+ * @param length Bytes in the range; by default, to the end of the mapping.
+ * @throws {Deno.errors.PermissionDenied | MmapError} When the OS refuses;
+ * the message names the lock limit.
+ */
+export function lock(
+  h: MmapHandle,
+  offset: number | bigint = 0,
+  length?: number | bigint,
+): void {
+  handle(h, "lock").lock(offset, length);
+}
+
+/**
+ * Releases pages pinned by {@linkcode lock}.
+ *
+ * @param h The mapping.
+ * @param offset First byte of the range.
+ * @param length Bytes in the range; by default, to the end of the mapping.
+ */
+export function unlock(
+  h: MmapHandle,
+  offset: number | bigint = 0,
+  length?: number | bigint,
+): void {
+  handle(h, "unlock").unlock(offset, length);
+}
+
+/**
+ * Changes the length of a read-write whole-file mapping (and of its file) or
+ * of anonymous memory; see {@linkcode Mmap.resizeSync}. Views handed out
+ * before become empty.
+ *
+ * @param h The mapping.
+ * @param length The new length in bytes.
+ * @throws {TypeError} When the mapping cannot be resized.
+ *
+ * @example Grow a file through its mapping
+ * ```ts
+ * import { openWriteWithSize, resize } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = (await Deno.makeTempDir()) + "/grow.bin";
+ * await using h = await openWriteWithSize(path, 4);
+ * await resize(h, 8192);
+ * assert.equal(h.len, 8192);
+ * assert.equal((await Deno.stat(path)).size, 8192);
+ * ```
+ */
+export function resize(h: MmapHandle, length: number | bigint): Promise<void> {
+  try {
+    return handle(h, "resize").resize(length);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Like {@linkcode resize}, without a promise.
+ *
+ * @param h The mapping.
+ * @param length The new length in bytes.
+ * @throws {TypeError} When the mapping cannot be resized.
+ */
+export function resizeSync(h: MmapHandle, length: number | bigint): void {
+  handle(h, "resize").resizeSync(length);
+}
+
+function anonymousWith(symbols: Symbols, size: unknown): Mmap {
+  const call = "openAnonymous";
+  const bytes = toIndex(size, "size", `mmap ${call}`);
+  const out = new BigUint64Array(3);
+  const status = symbols.mmap_anonymous(bytes, out);
+  if (status !== 0) throw nativeError(symbols, status, call, "<anonymous>");
+  return createHandle({
+    symbols,
+    id: Number(out[0]),
+    ptr: out[1] === 0n ? null : Deno.UnsafePointer.create(out[1]),
+    len: Number(out[2]),
+    path: "",
+    name: "<anonymous>",
+    writable: true,
+    kind: "anonymous",
+  });
+}
+
+/**
+ * Maps `size` bytes of zeroed memory backed by no file: a large buffer
+ * outside the V8 heap, released on close (or after garbage collection).
+ * Reach it through {@linkcode Mmap.view}, or copy with `readSync` and
+ * `writeSync`; {@linkcode resize} changes its size. Needs only
+ * `--allow-ffi`.
+ *
+ * @param size Bytes to map.
+ * @returns The mapping (`kind` `"anonymous"`, `path` `""`).
+ * @throws {RangeError} When `size` is not a whole number from 0 to 2^53 - 1.
+ * @throws {MmapError} When the OS has no memory to give.
+ *
+ * @example A 64 MiB scratch buffer
+ * ```ts
+ * import { openAnonymous } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * await using scratch = await openAnonymous(64 * 1024 * 1024);
+ * const bytes = scratch.view();
+ * bytes[123] = 7;
+ * assert.equal(bytes[123], 7);
+ * ```
+ */
+export async function openAnonymous(size: number | bigint): Promise<Mmap> {
+  return anonymousWith(await library(), size);
+}
+
+/**
+ * Like {@linkcode openAnonymous}, without a promise.
+ *
+ * @param size Bytes to map.
+ * @returns The mapping.
+ */
+export function openAnonymousSync(size: number | bigint): Mmap {
+  return anonymousWith(librarySync(), size);
+}
+
+/** Options for {@linkcode openShared}. */
+export interface SharedOptions {
+  /**
+   * Create the region if it does not exist.
+   *
+   * @default {false}
+   */
+  create?: boolean;
+  /**
+   * With `create`: fail with `Deno.errors.AlreadyExists` if it exists.
+   *
+   * @default {false}
+   */
+  exclusive?: boolean;
+  /**
+   * The least size in bytes; required (and at least 1) with `create`. An
+   * existing region is grown to it where the system allows (Linux); on
+   * macOS and Windows a region keeps the size it was created with.
+   */
+  size?: number | bigint;
+}
+
+/** Checks a shared memory name and the permissions it needs. */
+function sharedName(name: unknown, call: string): string {
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `mmap ${call}: name must be a string: received ${describe(name)}`,
+    );
+  }
+  if (name === "" || name.includes("/") || name.includes("\0")) {
+    throw new TypeError(
+      `mmap ${call} ${
+        JSON.stringify(name)
+      }: name must be non-empty, without "/" or NUL`,
+    );
+  }
+  // POSIX shared memory lives in /dev/shm on Linux, so Deno's path
+  // permissions apply to it there; elsewhere it has no path, and full read
+  // and write permission are required.
+  const path = Deno.build.os === "linux" ? `/dev/shm/${name}` : undefined;
+  for (const kind of ["read", "write"] as const) {
+    const descriptor = path === undefined
+      ? { name: kind }
+      : { name: kind, path };
+    let { state } = Deno.permissions.querySync(descriptor);
+    if (state === "prompt") {
+      state = Deno.permissions.requestSync(descriptor).state;
+    }
+    if (state !== "granted") {
+      throw new Deno.errors.NotCapable(
+        `mmap ${call} "${name}": requires ${kind} access${
+          path === undefined ? "" : ` to "${path}"`
+        }, run again with the --allow-${kind} flag`,
+      );
+    }
+  }
+  return name;
+}
+
+function sharedWith(symbols: Symbols, name: unknown, options: unknown): Mmap {
+  const call = "openShared";
+  const checked = sharedName(name, call);
+  const where = `mmap ${call} "${checked}"`;
+  if (
+    options !== undefined && (typeof options !== "object" || options === null)
+  ) {
+    throw new TypeError(
+      `${where}: options must be an object: received ${describe(options)}`,
+    );
+  }
+  const o = (options ?? {}) as SharedOptions;
+  const create = flag(o.create, "create", call);
+  const exclusive = flag(o.exclusive, "exclusive", call);
+  const size = o.size === undefined ? 0 : toIndex(o.size, "size", where);
+  if (exclusive && !create) {
+    throw new TypeError(`${where}: option "exclusive" needs "create: true"`);
+  }
+  if (create && size === 0) {
+    throw new TypeError(
+      `${where}: option "create" needs a "size" of at least 1`,
+    );
+  }
+  const bytes = encoder.encode(checked);
+  const out = new BigUint64Array(3);
+  const flags = (create ? ShmFlag.create : 0) |
+    (exclusive ? ShmFlag.exclusive : 0);
+  const status = symbols.mmap_shm_open(bytes, bytes.length, flags, size, out);
+  if (status !== 0) throw nativeError(symbols, status, call, checked);
+  return createHandle({
+    symbols,
+    id: Number(out[0]),
+    ptr: out[1] === 0n ? null : Deno.UnsafePointer.create(out[1]),
+    len: Number(out[2]),
+    path: checked,
+    name: checked,
+    writable: true,
+    kind: "shared",
+  });
+}
+
+/**
+ * Maps named shared memory read-write, for exchanging data between
+ * processes: POSIX `shm_open` on Linux and macOS, a named section on Windows
+ * (use a `Local\` or `Global\` prefix there as Windows expects). Every
+ * process that opens the same name sees the same bytes; coordinate with
+ * `Atomics` on an `Int32Array` over {@linkcode Mmap.view}. The name lasts
+ * until {@linkcode unlinkShared} (on Windows, until the last handle closes).
+ *
+ * Needs read and write permission: for `/dev/shm/<name>` on Linux,
+ * unrestricted elsewhere.
+ *
+ * @param name The region's name, without "/".
+ * @param options Whether to create it, and its size.
+ * @returns The mapping (`kind` `"shared"`, `path` the name).
+ * @throws {Deno.errors.NotFound} When it does not exist (without `create`).
+ * @throws {Deno.errors.AlreadyExists} With `exclusive`, when it exists.
+ *
+ * @example Two handles on one region
+ * ```ts
+ * import { openShared, unlinkShared } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const name = `doc-example-${Deno.pid}`;
+ * await using a = await openShared(name, { create: true, size: 4096 });
+ * await using b = await openShared(name);
+ * a.view()[0] = 42;
+ * assert.equal(b.view()[0], 42);
+ * await unlinkShared(name);
+ * ```
+ */
+export async function openShared(
+  name: string,
+  options?: SharedOptions,
+): Promise<Mmap> {
+  return sharedWith(await library(), name, options);
+}
+
+/**
+ * Like {@linkcode openShared}, without a promise.
+ *
+ * @param name The region's name, without "/".
+ * @param options Whether to create it, and its size.
+ * @returns The mapping.
+ */
+export function openSharedSync(name: string, options?: SharedOptions): Mmap {
+  return sharedWith(librarySync(), name, options);
+}
+
+function unlinkWith(symbols: Symbols, name: unknown): void {
+  const call = "unlinkShared";
+  const checked = sharedName(name, call);
+  const bytes = encoder.encode(checked);
+  const status = symbols.mmap_shm_unlink(bytes, bytes.length);
+  if (status !== 0) throw nativeError(symbols, status, call, checked);
+}
+
+/**
+ * Removes a shared memory name; mappings already open keep working, and the
+ * memory goes when the last one closes. On Windows there is no name to
+ * remove (a section lasts while any handle or view does), so this does
+ * nothing there.
+ *
+ * @param name The region's name.
+ * @throws {Deno.errors.NotFound} When no region has that name.
+ */
+export async function unlinkShared(name: string): Promise<void> {
+  unlinkWith(await library(), name);
+}
+
+/**
+ * Like {@linkcode unlinkShared}, without a promise.
+ *
+ * @param name The region's name.
+ */
+export function unlinkSharedSync(name: string): void {
+  unlinkWith(librarySync(), name);
+}
+
+/**
+ * Live mappings, for hunting leaks: the count and bytes of every mapping in
+ * the process (all threads and workers, as the native library counts them)
+ * and the list of this thread's open handles.
+ *
+ * @returns The numbers and the list.
+ *
+ * @example Nothing left open
+ * ```ts
+ * import { openAnonymousSync, stats } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const before = stats().mappings.length;
+ * const m = openAnonymousSync(4096);
+ * assert.equal(stats().mappings.length, before + 1);
+ * m.close();
+ * assert.equal(stats().mappings.length, before);
+ * ```
+ */
+export function stats(): MappingStats {
+  const out = new Float64Array(2);
+  librarySync().mmap_stats(out);
+  return { count: out[0], bytes: out[1], mappings: [...live.values()] };
+}
+
+/**
+ * A byte stream over a range of the mapping; see {@linkcode Mmap.stream}.
+ *
+ * @param h The mapping.
+ * @param options Range and chunk size.
+ * @returns A `ReadableStream` of type `"bytes"`.
+ * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example Serve a mapped file, compressed
+ * ```ts
+ * import { openSync, stream } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "hello ".repeat(1000));
+ * using h = openSync(path);
+ * const gzipped = stream(h).pipeThrough(new CompressionStream("gzip"));
+ * const text = await new Response(
+ *   gzipped.pipeThrough(new DecompressionStream("gzip")),
+ * ).text();
+ * assert.equal(text, "hello ".repeat(1000));
+ * ```
+ */
+export function stream(
+  h: MmapHandle,
+  options?: StreamOptions,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return handle(h, "stream").stream(options);
 }
