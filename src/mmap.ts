@@ -1647,7 +1647,9 @@ function sharedWith(symbols: Symbols, name: unknown, options: unknown): Mmap {
  * processes: POSIX `shm_open` on Linux and macOS, a named section on Windows
  * (use a `Local\` or `Global\` prefix there as Windows expects). Every
  * process that opens the same name sees the same bytes; coordinate with
- * `Atomics` on an `Int32Array` over {@linkcode Mmap.view}. The name lasts
+ * `Atomics.load`/`store`/`add`/`compareExchange` on an `Int32Array` over
+ * {@linkcode Mmap.view}. (`Atomics.wait` needs a `SharedArrayBuffer`, which
+ * memory from a native library cannot be: poll instead.) The name lasts
  * until {@linkcode unlinkShared} (on Windows, until the last handle closes).
  *
  * Needs read and write permission: for `/dev/shm/<name>` on Linux,
