@@ -1071,6 +1071,19 @@ export async function openWrite(path: string | URL): Promise<Mmap> {
  * @param path The file, as a path or a `file:` URL.
  * @returns The mapping.
  * @throws {Deno.errors.NotFound} When the file does not exist.
+ *
+ * @example Overwrite the start of a file
+ * ```ts
+ * import { openWriteSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "....");
+ * using h = openWriteSync(path);
+ * h.view().set([0x41, 0x42]);
+ * h.flushSync();
+ * assert.equal(Deno.readTextFileSync(path), "AB..");
+ * ```
  */
 export function openWriteSync(path: string | URL): Mmap {
   return openWriteWith(librarySync(), path);
@@ -1113,6 +1126,16 @@ export async function openWriteWithSize(
  * @param path The file, as a path or a `file:` URL.
  * @param size The least length the file must have.
  * @returns The mapping, as long as the file.
+ *
+ * @example Create a sized file without a promise
+ * ```ts
+ * import { openWriteWithSizeSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempDirSync() + "/sized.bin";
+ * using h = openWriteWithSizeSync(path, 100n);
+ * assert.equal(h.len, 100);
+ * ```
  */
 export function openWriteWithSizeSync(
   path: string | URL,
@@ -1168,6 +1191,23 @@ export function read(
  * @param offset Position in the mapping of the first byte to copy.
  * @returns The number of bytes copied.
  * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example Copy bytes out in a hot loop
+ * ```ts
+ * import { openSync, readSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeFileSync(path, new Uint8Array([10, 20, 30, 40]));
+ * using h = openSync(path);
+ * const two = new Uint8Array(2);
+ * let sum = 0;
+ * for (let off = 0; off < h.len; off += 2) {
+ *   readSync(h, two, off);
+ *   sum += two[0] + two[1];
+ * }
+ * assert.equal(sum, 100);
+ * ```
  */
 export function readSync(
   h: MmapHandle,
@@ -1188,6 +1228,18 @@ export function readSync(
  * written.
  * @throws {TypeError} When the mapping is read-only.
  * @throws {Deno.errors.BadResource} When the mapping is closed.
+ *
+ * @example Write at an offset
+ * ```ts
+ * import { close, openWriteWithSize, write } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = (await Deno.makeTempDir()) + "/w.bin";
+ * const h = await openWriteWithSize(path, 8);
+ * assert.equal(await write(h, new Uint8Array([7, 7]), 6n), 2);
+ * await close(h);
+ * assert.deepEqual([...(await Deno.readFile(path))], [0, 0, 0, 0, 0, 0, 7, 7]);
+ * ```
  */
 export function write(
   h: MmapHandle,
@@ -1209,6 +1261,17 @@ export function write(
  * @param offset Position in the mapping of the first byte written.
  * @returns The number of bytes written.
  * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example A write past the end copies nothing
+ * ```ts
+ * import { openWriteWithSizeSync, writeSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempDirSync() + "/ws.bin";
+ * using h = openWriteWithSizeSync(path, 4);
+ * assert.throws(() => writeSync(h, new Uint8Array(3), 2), RangeError);
+ * assert.equal(writeSync(h, new Uint8Array([1, 2]), 2), 2);
+ * ```
  */
 export function writeSync(
   h: MmapHandle,
@@ -1232,6 +1295,18 @@ export function writeSync(
  * {@linkcode FlushMode}.
  * @throws {RangeError} When the range reaches past `h.len`.
  * @throws {Deno.errors.BadResource} When the mapping is closed.
+ *
+ * @example Write back part of a mapping
+ * ```ts
+ * import { flush, openWriteWithSize } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = (await Deno.makeTempDir()) + "/f.bin";
+ * await using h = await openWriteWithSize(path, 10_000);
+ * h.view(5000, 3).set([1, 2, 3]);
+ * await flush(h, 5000, 3); // the page around these bytes is written
+ * assert.deepEqual((await Deno.readFile(path)).subarray(5000, 5003), new Uint8Array([1, 2, 3]));
+ * ```
  */
 export async function flush(
   h: MmapHandle,
@@ -1250,6 +1325,19 @@ export async function flush(
  * @param length Bytes in the range; by default, to the end of the mapping.
  * @param mode `"sync"`, `"async"` or `"durable"`; see {@linkcode FlushMode}.
  * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example Schedule a write-back without waiting
+ * ```ts
+ * import { flushSync, openWriteWithSizeSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempDirSync() + "/fs.bin";
+ * using h = openWriteWithSizeSync(path, 4096);
+ * h.view().fill(1);
+ * flushSync(h, 0, undefined, "async");
+ * flushSync(h); // and this one waits
+ * assert.equal(Deno.readFileSync(path)[4095], 1);
+ * ```
  */
 export function flushSync(
   h: MmapHandle,
@@ -1266,6 +1354,20 @@ export function flushSync(
  *
  * @param h The mapping.
  * @throws {TypeError} When `h` is not a handle from {@linkcode open}.
+ *
+ * @example Views are empty after close
+ * ```ts
+ * import { close, open, view } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "data");
+ * const h = await open(path);
+ * const bytes = view(h);
+ * await close(h);
+ * await close(h); // a second close does nothing
+ * assert.equal(bytes.length, 0);
+ * ```
  */
 export function close(h: MmapHandle): Promise<void> {
   try {
@@ -1281,6 +1383,18 @@ export function close(h: MmapHandle): Promise<void> {
  *
  * @param h The mapping.
  * @throws {TypeError} When `h` is not a handle from {@linkcode open}.
+ *
+ * @example Close without a promise
+ * ```ts
+ * import { closeSync, openSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "data");
+ * const h = openSync(path);
+ * closeSync(h);
+ * assert.equal(h.closed, true);
+ * ```
  */
 export function closeSync(h: MmapHandle): void {
   handle(h, "close").close();
@@ -1350,6 +1464,18 @@ export function sync(h: MmapHandle): Promise<void> {
  *
  * @param h The mapping.
  * @throws {Deno.errors.BadResource} When the mapping is closed.
+ *
+ * @example Make a write durable without a promise
+ * ```ts
+ * import { openWriteWithSizeSync, syncSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempDirSync() + "/durable.bin";
+ * using h = openWriteWithSizeSync(path, 16);
+ * h.writeSync(new Uint8Array([42]));
+ * syncSync(h);
+ * assert.equal(Deno.readFileSync(path)[0], 42);
+ * ```
  */
 export function syncSync(h: MmapHandle): void {
   handle(h, "flush").syncSync();
@@ -1423,6 +1549,17 @@ export function residency(
  * @param length Bytes in the range; by default, to the end of the mapping.
  * @throws {Deno.errors.PermissionDenied | MmapError} When the OS refuses;
  * the message names the lock limit.
+ *
+ * @example Keep a hot table in memory
+ * ```ts
+ * import { lock, openAnonymousSync, unlock } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * using table = openAnonymousSync(64 * 1024);
+ * lock(table, 0, 4096);
+ * assert.equal(table.residency(0, 4096), 4096);
+ * unlock(table, 0, 4096);
+ * ```
  */
 export function lock(
   h: MmapHandle,
@@ -1438,6 +1575,17 @@ export function lock(
  * @param h The mapping.
  * @param offset First byte of the range.
  * @param length Bytes in the range; by default, to the end of the mapping.
+ *
+ * @example Release what was pinned
+ * ```ts
+ * import { lock, openAnonymousSync, unlock } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * using buffer = openAnonymousSync(8192);
+ * lock(buffer);
+ * unlock(buffer);
+ * assert.equal(buffer.len, 8192);
+ * ```
  */
 export function unlock(
   h: MmapHandle,
@@ -1482,6 +1630,18 @@ export function resize(h: MmapHandle, length: number | bigint): Promise<void> {
  * @param h The mapping.
  * @param length The new length in bytes.
  * @throws {TypeError} When the mapping cannot be resized.
+ *
+ * @example Shrink anonymous memory
+ * ```ts
+ * import { openAnonymousSync, resizeSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * using m = openAnonymousSync(1 << 20);
+ * m.view()[10] = 1;
+ * resizeSync(m, 4096);
+ * assert.equal(m.len, 4096);
+ * assert.equal(m.view()[10], 1);
+ * ```
  */
 export function resizeSync(h: MmapHandle, length: number | bigint): void {
   handle(h, "resize").resizeSync(length);
@@ -1537,6 +1697,18 @@ export async function openAnonymous(size: number | bigint): Promise<Mmap> {
  *
  * @param size Bytes to map.
  * @returns The mapping.
+ *
+ * @example A buffer that is released on close
+ * ```ts
+ * import { openAnonymousSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const m = openAnonymousSync(4096);
+ * const bytes = m.view();
+ * bytes.fill(0xff);
+ * m.close();
+ * assert.equal(bytes.length, 0);
+ * ```
  */
 export function openAnonymousSync(size: number | bigint): Mmap {
   return anonymousWith(librarySync(), size);
@@ -1687,6 +1859,19 @@ export async function openShared(
  * @param name The region's name, without "/".
  * @param options Whether to create it, and its size.
  * @returns The mapping.
+ *
+ * @example Create, open and remove a region
+ * ```ts
+ * import { openSharedSync, unlinkSharedSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const name = `doc-sync-${Deno.pid}`;
+ * using writer = openSharedSync(name, { create: true, size: 64 });
+ * using reader = openSharedSync(name);
+ * writer.writeSync(new Uint8Array([1, 2, 3]));
+ * assert.deepEqual([...reader.view(0, 3)], [1, 2, 3]);
+ * unlinkSharedSync(name);
+ * ```
  */
 export function openSharedSync(name: string, options?: SharedOptions): Mmap {
   return sharedWith(librarySync(), name, options);
@@ -1708,6 +1893,18 @@ function unlinkWith(symbols: Symbols, name: unknown): void {
  *
  * @param name The region's name.
  * @throws {Deno.errors.NotFound} When no region has that name.
+ *
+ * @example Remove a name while it is still mapped
+ * ```ts
+ * import { openShared, unlinkShared } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const name = `doc-unlink-${Deno.pid}`;
+ * await using region = await openShared(name, { create: true, size: 16 });
+ * await unlinkShared(name);
+ * region.view()[0] = 1; // the mapping still works
+ * await assert.rejects(openShared(name), Deno.errors.NotFound);
+ * ```
  */
 export async function unlinkShared(name: string): Promise<void> {
   unlinkWith(await library(), name);
@@ -1717,6 +1914,17 @@ export async function unlinkShared(name: string): Promise<void> {
  * Like {@linkcode unlinkShared}, without a promise.
  *
  * @param name The region's name.
+ *
+ * @example Remove a name without a promise
+ * ```ts
+ * import { openSharedSync, unlinkSharedSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const name = `doc-unlink-sync-${Deno.pid}`;
+ * openSharedSync(name, { create: true, size: 16 }).close();
+ * unlinkSharedSync(name);
+ * assert.throws(() => unlinkSharedSync(name), Deno.errors.NotFound);
+ * ```
  */
 export function unlinkSharedSync(name: string): void {
   unlinkWith(librarySync(), name);
