@@ -466,12 +466,12 @@ fn shm_file(name: &str, create: bool, exclusive: bool) -> Result<File> {
     }
     let path = format!("/{}\0", name);
     // SAFETY: `path` is NUL-terminated; the mode is promoted to int as C does.
-    let fd = shm_open(path.as_ptr(), oflag, 0o600 as CInt);
+    let fd = unsafe { shm_open(path.as_ptr(), oflag, 0o600 as CInt) };
     if fd < 0 {
         return Err(Failure::last_os("shm_open"));
     }
     // SAFETY: `fd` is a new descriptor that we own.
-    Ok(File::from_raw_fd(fd))
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Opens or creates named shared memory and maps it read-write.
