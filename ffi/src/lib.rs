@@ -22,7 +22,12 @@ use registry::{
 
 /// Version of the exported interface. The TypeScript loader refuses a library
 /// whose version differs from the one it was written for.
+#[cfg(not(feature = "abi-mismatch"))]
 pub const ABI_VERSION: u32 = 1;
+
+/// A deliberately wrong interface version, for the loader's tests only.
+#[cfg(feature = "abi-mismatch")]
+pub const ABI_VERSION: u32 = 1001;
 
 /// Flags for `mmap_map`.
 pub const MAP_WRITE: u32 = 1;
