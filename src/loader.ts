@@ -1,19 +1,40 @@
 /**
- * Finds the native library: `MMAP_LIB_PATH`, then a dev build in
- * `./dist/<asset>` (the current directory, then next to this module).
+ * Finds the native library, in this order:
+ *
+ * 1. `MMAP_LIB_PATH`: an explicit path, loaded as is (no checksum).
+ * 2. A dev build at `./dist/<asset>`: in the current directory, then next to
+ *    this module when it is a local file (no checksum).
+ * 3. The user cache, `<cache>/<version>/<asset>`, hashed and checked against
+ *    the bundled `checksums.json` on every load.
+ * 4. A download from the GitHub Release of this version (or
+ *    `MMAP_DOWNLOAD_URL`), checked the same way, written to a temp file in
+ *    the cache directory and renamed into place only after the hash matches.
+ *
+ * URLs, directories, the version and the checksums come from `_release.ts`.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { platformAsset } from "./platform.ts";
+import {
+  cacheDirectory,
+  cacheVariables,
+  downloadUrl,
+  ENV,
+  expectedSha256,
+  readEnv,
+  VERSION,
+} from "./_release.ts";
 
-/** Reads an environment variable only if access to it is already granted. */
-function envVar(name: string): string | undefined {
-  const { state } = Deno.permissions.querySync({ name: "env", variable: name });
-  return state === "granted" ? Deno.env.get(name) : undefined;
+/** Lowercase hex SHA-256 of some bytes. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** True if `path` is an existing file we may read. */
+/** True if `path` is an existing file; false if absent or unreadable. */
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
@@ -22,42 +43,234 @@ function isFile(path: string): boolean {
   }
 }
 
-/** Candidate dev builds, in the order they are tried. */
-function devCandidates(asset: string): string[] {
-  const candidates = [`./dist/${asset}`];
-  const here = new URL(`../dist/${asset}`, import.meta.url);
-  if (here.protocol === "file:") {
-    candidates.push(
-      decodeURIComponent(here.pathname.replace(/^\/(\w:)/, "$1")),
+/** The file named by `MMAP_LIB_PATH`, if set; throws if it is not a file. */
+function explicitLibrary(): string | undefined {
+  const value = readEnv(ENV.libPath);
+  if (value === undefined) return undefined;
+  const path = resolve(value);
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new Deno.errors.NotFound(
+      `${ENV.libPath} is "${value}", but there is no file at "${path}": set it to the native library's path, or unset it`,
+      { cause: error },
     );
   }
+  if (!info.isFile) {
+    throw new Deno.errors.NotFound(
+      `${ENV.libPath} is "${value}", which is not a file: set it to the native library's path, or unset it`,
+    );
+  }
+  return path;
+}
+
+/** Candidate dev builds, in the order they are tried. */
+function devCandidates(asset: string): string[] {
+  const candidates: string[] = [];
+  try {
+    candidates.push(resolve("dist", asset));
+  } catch {
+    // No read permission for the current directory: skip it.
+  }
+  const here = new URL(`../dist/${asset}`, import.meta.url);
+  if (here.protocol === "file:") {
+    const path = fileURLToPath(here);
+    if (!candidates.includes(path)) candidates.push(path);
+  }
   return candidates;
+}
+
+/** What the cache and download steps need to know. */
+interface Plan {
+  asset: string;
+  /** Expected SHA-256 from `checksums.json`. */
+  sha256: string;
+  /** Where the verified file lives in the cache. */
+  path: string;
+  url: string;
+}
+
+/** A library found locally, or the plan for the cache and download steps. */
+type Found = { path: string } | {
+  plan: Plan;
+  /** What is wrong with the cache, for messages. */
+  problem: string;
+  /** True if the cached file exists but does not match its hash. */
+  corrupt: boolean;
+};
+
+function locate(): Found {
+  const explicit = explicitLibrary();
+  if (explicit !== undefined) return { path: explicit };
+  const { asset } = platformAsset();
+  const dev = devCandidates(asset).find(isFile);
+  if (dev !== undefined) return { path: dev };
+
+  const expected = expectedSha256(asset);
+  if (expected === undefined) {
+    throw new Deno.errors.NotFound(
+      `mmap native library "${asset}" has no SHA-256 in the checksums.json of @riaskov/mmap ${VERSION} (no release of this version carries it yet), so it will not be downloaded or loaded from the cache: build it with "deno task build" in a clone of the repository, or set ${ENV.libPath} to its path`,
+    );
+  }
+  const directory = cacheDirectory();
+  if (directory === undefined) {
+    const variables = cacheVariables();
+    throw new Deno.errors.NotFound(
+      `mmap cannot locate its cache for "${asset}": none of ${
+        variables.join(", ")
+      } is set and readable (allow reading them with --allow-env=${
+        variables.join(",")
+      }), or set ${ENV.libPath} to the library's path`,
+    );
+  }
+  const plan: Plan = {
+    asset,
+    sha256: expected,
+    path: resolve(directory, asset),
+    url: downloadUrl(asset),
+  };
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(plan.path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        plan,
+        problem: `is not cached at "${plan.path}"`,
+        corrupt: false,
+      };
+    }
+    throw error;
+  }
+  const actual = sha256(bytes);
+  if (actual === plan.sha256) return { path: plan.path };
+  return {
+    plan,
+    corrupt: true,
+    problem:
+      `is cached at "${plan.path}", but that file's SHA-256 is ${actual} where checksums.json expects ${plan.sha256}`,
+  };
 }
 
 /**
  * Resolves the library path without any network access.
  *
- * @throws {Deno.errors.NotFound} When no library is available locally.
+ * @returns The path to pass to `Deno.dlopen`.
+ * @throws {Deno.errors.NotFound} When `MMAP_LIB_PATH` names no file, or the
+ * library is neither built locally nor cached intact; the message says to
+ * call an async function first, set `MMAP_LIB_PATH` or seed the cache.
+ * @throws {Deno.errors.NotSupported} On a platform with no release asset.
  */
 export function resolveLibrarySync(): string {
-  const explicit = envVar("MMAP_LIB_PATH");
-  if (explicit !== undefined && explicit !== "") {
-    if (!isFile(explicit)) {
-      throw new Deno.errors.NotFound(
-        `MMAP_LIB_PATH points to "${explicit}", which is not a readable file`,
-      );
-    }
-    return explicit;
-  }
-  const { asset } = platformAsset();
-  const dev = devCandidates(asset).find(isFile);
-  if (dev !== undefined) return dev;
+  const found = locate();
+  if ("path" in found) return found.path;
+  const { plan, problem } = found;
   throw new Deno.errors.NotFound(
-    `mmap native library "${asset}" not found: build it with "deno task build" or set MMAP_LIB_PATH to its path`,
+    `mmap native library "${plan.asset}" ${problem}, and a synchronous call cannot download it: call an async function such as open() once first (it downloads from ${plan.url}), set ${ENV.libPath} to the library's path, or put a verified copy at "${plan.path}"`,
   );
 }
 
-/** Resolves the library path. */
+let pending: Promise<string> | undefined;
+
+/**
+ * Resolves the library path, downloading the library into the cache if it
+ * is not there intact. Concurrent calls share one download.
+ *
+ * @returns The path to pass to `Deno.dlopen`.
+ * @throws {Error} When the download fails or its hash does not match; the
+ * message names the URL, the HTTP status or both hashes.
+ */
 export function resolveLibrary(): Promise<string> {
-  return Promise.resolve().then(resolveLibrarySync);
+  pending ??= resolveOrDownload().finally(() => pending = undefined);
+  return pending;
+}
+
+async function resolveOrDownload(): Promise<string> {
+  const found = locate();
+  if ("path" in found) return found.path;
+  const { plan, problem } = found;
+  if (found.corrupt) {
+    note(`mmap: "${plan.asset}" ${problem}; replacing it`);
+  }
+  return await download(plan);
+}
+
+/** One line on stderr (the only output the loader ever writes). */
+function note(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
+}
+
+async function download(plan: Plan): Promise<string> {
+  const directory = dirname(plan.path);
+  const offline =
+    `set ${ENV.libPath} to a copy of the library, or put a verified copy at "${plan.path}"`;
+  note(`mmap: downloading ${plan.asset} from ${plan.url} to ${directory}`);
+  const failed = (error: unknown): Error => {
+    if (error instanceof Deno.errors.NotCapable) return error;
+    return new Error(
+      `mmap could not download "${plan.url}": ${
+        innermost(error)
+      }: if this machine is offline or behind a proxy, ${offline}`,
+      { cause: error },
+    );
+  };
+  let response: Response;
+  try {
+    response = await fetch(plan.url, { redirect: "follow" });
+  } catch (error) {
+    throw failed(error);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(
+      `mmap could not download "${plan.url}": HTTP ${response.status} ${response.statusText}`
+        .trimEnd(),
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw failed(error);
+  }
+  const actual = sha256(bytes);
+  if (actual !== plan.sha256) {
+    throw new Error(
+      `mmap refused the download from "${plan.url}": its SHA-256 is ${actual}, but checksums.json expects ${plan.sha256}; nothing was cached`,
+    );
+  }
+  await Deno.mkdir(directory, { recursive: true });
+  // A temp file in the same directory, renamed into place only once
+  // complete: a reader sees the old file or the new one, never half of one.
+  const temp = `${plan.path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeFile(temp, bytes);
+    await Deno.rename(temp, plan.path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    // Windows refuses to replace a library another process has loaded; if
+    // that process put a good copy there, use it.
+    if (isIntact(plan)) return plan.path;
+    throw error;
+  }
+  return plan.path;
+}
+
+/** The message of the last error in a `cause` chain (fetch nests them). */
+function innermost(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) {
+    current = current.cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
+
+function isIntact(plan: Plan): boolean {
+  try {
+    return sha256(Deno.readFileSync(plan.path)) === plan.sha256;
+  } catch {
+    return false;
+  }
 }
