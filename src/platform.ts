@@ -65,7 +65,7 @@ export function platformAsset(
   if (found === undefined) {
     const supported = PLATFORMS.map((p) => `${p.os}-${p.arch}`).join(", ");
     throw new Deno.errors.NotSupported(
-      `mmap has no native library for ${os}-${arch}: supported platforms are ${supported}`,
+      `mmap has no native library for ${os}-${arch}: supported platforms are ${supported}; elsewhere, build ffi/ yourself and set MMAP_LIB_PATH to the library`,
     );
   }
   return found;
