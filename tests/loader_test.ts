@@ -3,7 +3,8 @@
 // it), and library variants built once per run in a temp dir.
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { FULL_FLAGS, type Output, runDeno, withTempDir } from "./_helpers.ts";
 import { platformAsset, PLATFORMS } from "../src/platform.ts";
 import {
@@ -60,7 +61,7 @@ function packageCopy(assets: Record<string, string>): Promise<string> {
       );
     }
     await Deno.writeTextFile(`${dir}/checksums.json`, key);
-    return new URL(`file://${dir}/mod.ts`).href;
+    return pathToFileURL(join(dir, "mod.ts")).href;
   });
 }
 
@@ -70,7 +71,7 @@ const released = () => packageCopy({ [ASSET]: HASH });
 /** A library built with a cargo feature, once per run. */
 function variant(feature: string): Promise<string> {
   return once(`variant:${feature}`, async () => {
-    const out = `${shared}/${feature}_${ASSET}`;
+    const out = join(shared, `${feature}_${ASSET}`);
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -181,7 +182,7 @@ function cachedPath(dir: string): string {
   const cache = cacheDirectory((name) =>
     name === "MMAP_CACHE_DIR" ? `${dir}/cache` : undefined
   );
-  return `${cache}/${ASSET}`;
+  return join(cache!, ASSET);
 }
 
 /** Every file under `dir` (relative paths), or [] if it does not exist. */
@@ -562,4 +563,53 @@ Deno.test("expectedSha256() only trusts well-formed hashes of this version", () 
   );
   // The committed checksums.json belongs to this version.
   assert.equal(CHECKSUMS.version, VERSION);
+});
+
+Deno.test("gen_checksums_json.ts writes the checksums.json the loader reads", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/${ASSET}`, LIBRARY);
+    await Deno.writeTextFile(`${dir}/unrelated.txt`, "not an asset");
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        fileURLToPath(new URL("scripts/gen_checksums_json.ts", ROOT)),
+        dir,
+        `${dir}/checksums.json`,
+        "--txt",
+        `${dir}/checksums.txt`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const written: Checksums = JSON.parse(
+      await Deno.readTextFile(`${dir}/checksums.json`),
+    );
+    assert.deepEqual(written, { version: VERSION, assets: { [ASSET]: HASH } });
+    assert.equal(expectedSha256(ASSET, written), HASH);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/checksums.txt`),
+      `${HASH}  ${ASSET}\n`,
+    );
+  });
+});
+
+Deno.test("release tooling names the same targets and assets as src/platform.ts", async () => {
+  const table = PLATFORMS.map((p) => `${p.target} ${p.asset}`).sort();
+  const ps1 = await Deno.readTextFile(
+    new URL("scripts/build-release.ps1", ROOT),
+  );
+  const fromPs1 = [...ps1.matchAll(/^\s*"([\w-]+)"\s*=\s*"([\w.-]+)"$/gm)]
+    .map(([, target, asset]) => `${target} ${asset}`).sort();
+  assert.deepEqual(fromPs1, table);
+  const yml = await Deno.readTextFile(
+    new URL(".github/workflows/release.yml", ROOT),
+  );
+  const fromYml = [
+    ...yml.matchAll(/^\s+target: ([\w-]+)\n\s+asset: ([\w.-]+)$/gm),
+  ].map(([, target, asset]) => `${target} ${asset}`).sort();
+  assert.deepEqual(fromYml, table);
 });
