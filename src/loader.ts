@@ -202,6 +202,33 @@ function note(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
 }
 
+/** A download taking longer than this is abandoned. */
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+/** A release asset is well under 1 MiB; anything past this is not one. */
+const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
+
+/** The response body, or `undefined` once it exceeds `limit` bytes. */
+async function readAtMost(
+  response: Response,
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of response.body ?? []) {
+    length += chunk.length;
+    // Leaving the loop cancels the stream.
+    if (length > limit) return undefined;
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
 async function download(plan: Plan): Promise<string> {
   const directory = dirname(plan.path);
   const offline =
@@ -217,8 +244,9 @@ async function download(plan: Plan): Promise<string> {
     );
   };
   let response: Response;
+  const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
   try {
-    response = await fetch(plan.url, { redirect: "follow" });
+    response = await fetch(plan.url, { redirect: "follow", signal });
   } catch (error) {
     throw failed(error);
   }
@@ -229,11 +257,16 @@ async function download(plan: Plan): Promise<string> {
         .trimEnd(),
     );
   }
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = await readAtMost(response, MAX_DOWNLOAD_BYTES);
   } catch (error) {
     throw failed(error);
+  }
+  if (bytes === undefined) {
+    throw new Error(
+      `mmap refused the download from "${plan.url}": it is larger than ${MAX_DOWNLOAD_BYTES} bytes, which no release asset is; nothing was cached`,
+    );
   }
   const actual = sha256(bytes);
   if (actual !== plan.sha256) {
