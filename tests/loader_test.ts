@@ -367,6 +367,28 @@ Deno.test("resolveLibrary() in two racing processes: both load, one file stays",
   );
 });
 
+Deno.test("resolveLibrary() shares one download between concurrent calls in a process", async () => {
+  const mod = await released();
+  const script = `
+import { openWriteWithSize } from "${mod}";
+const handles = await Promise.all(
+  ["a", "b", "c"].map((name) => openWriteWithSize(Deno.args[0] + name, 64)),
+);
+for (const h of handles) await h.close();
+console.log("mapped");
+`;
+  await withTempDir((dir) =>
+    withServer(async ({ base, requests }) => {
+      const out = await runIn(dir, script, {
+        MMAP_DOWNLOAD_URL: `${base}/files`,
+      });
+      assertOk(out);
+      assert.deepEqual(requests, [`/files/${ASSET}`]);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+    })
+  );
+});
+
 Deno.test("resolveLibrary() refuses an asset that checksums.json does not list", async () => {
   const mod = await packageCopy({});
   await withTempDir((dir) =>
