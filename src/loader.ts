@@ -111,7 +111,7 @@ function locate(): Found {
   const expected = expectedSha256(asset);
   if (expected === undefined) {
     throw new Deno.errors.NotFound(
-      `mmap native library "${asset}" has no SHA-256 in the checksums.json of @riaskov/mmap ${VERSION} (no release of this version carries it yet), so it will not be downloaded or loaded from the cache: build it with "deno task build" in a clone of the repository, or set ${ENV.libPath} to its path`,
+      `mmap native library "${asset}" has no SHA-256 in the checksums.json of @riaskov/mmap ${VERSION} (as in a clone of the repository before a release is built), so it will not be downloaded or loaded from the cache: build it with "deno task build" in a clone of the repository, or set ${ENV.libPath} to its path`,
     );
   }
   const directory = cacheDirectory();
