@@ -49,18 +49,19 @@ function packageCopy(assets: Record<string, string>): Promise<string> {
   const checksums: Checksums = { version: VERSION, assets };
   const key = JSON.stringify(checksums);
   return once(key, async () => {
-    const dir = `${shared}/package_${memo.size}`;
-    await Deno.mkdir(`${dir}/src`, { recursive: true });
-    for (const file of ["mod.ts", "deno.json"]) {
-      await Deno.copyFile(new URL(file, ROOT), `${dir}/${file}`);
+    const dir = join(shared, `package_${memo.size}`);
+    const copy = async (from: URL, to: string): Promise<void> => {
+      if ((await Deno.stat(from)).isFile) return await Deno.copyFile(from, to);
+      await Deno.mkdir(to);
+      for await (const { name } of Deno.readDir(from)) {
+        await copy(new URL(`${from.href}/${name}`), join(to, name));
+      }
+    };
+    await Deno.mkdir(dir);
+    for (const name of ["mod.ts", "deno.json", "src"]) {
+      await copy(new URL(name, ROOT), join(dir, name));
     }
-    for await (const entry of Deno.readDir(new URL("src", ROOT))) {
-      await Deno.copyFile(
-        new URL(`src/${entry.name}`, ROOT),
-        `${dir}/src/${entry.name}`,
-      );
-    }
-    await Deno.writeTextFile(`${dir}/checksums.json`, key);
+    await Deno.writeTextFile(join(dir, "checksums.json"), key);
     return pathToFileURL(join(dir, "mod.ts")).href;
   });
 }
