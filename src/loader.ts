@@ -288,7 +288,31 @@ async function download(plan: Plan): Promise<string> {
     if (isIntact(plan)) return plan.path;
     throw error;
   }
+  await sweepStaleTemps(plan);
   return plan.path;
+}
+
+/** Temp files older than this were left by a process that died. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Removes temp files of `plan.asset` left behind by crashed downloads. */
+async function sweepStaleTemps(plan: Plan): Promise<void> {
+  const directory = dirname(plan.path);
+  try {
+    for await (const entry of Deno.readDir(directory)) {
+      const name = entry.name;
+      if (!name.startsWith(`${plan.asset}.`) || !name.endsWith(".tmp")) {
+        continue;
+      }
+      const path = resolve(directory, name);
+      const { mtime } = await Deno.stat(path);
+      if (mtime !== null && Date.now() - mtime.getTime() > STALE_TEMP_MS) {
+        await Deno.remove(path);
+      }
+    }
+  } catch {
+    // Best effort: another process may be sweeping too.
+  }
 }
 
 /** The message of the last error in a `cause` chain (fetch nests them). */

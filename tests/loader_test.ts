@@ -265,7 +265,7 @@ Deno.test("resolveLibrarySync() never downloads, and loads an intact cached copy
   );
 });
 
-Deno.test("resolveLibrary() replaces a corrupted cached copy", async () => {
+Deno.test("resolveLibrary() replaces a corrupted cached copy and sweeps stale temp files", async () => {
   const mod = await released();
   await withTempDir((dir) =>
     withServer(async ({ base, requests }) => {
@@ -273,6 +273,14 @@ Deno.test("resolveLibrary() replaces a corrupted cached copy", async () => {
       const bad = LIBRARY.slice(0, 4096);
       await Deno.writeFile(cachedPath(dir), bad);
       const env = { MMAP_DOWNLOAD_URL: `${base}/files` };
+      // A crashed download's temp file, old enough to be swept; a fresh
+      // one (another process may be writing it) stays.
+      const stale = `${cachedPath(dir)}.0000.tmp`;
+      const fresh = `${cachedPath(dir)}.1111.tmp`;
+      await Deno.writeFile(stale, bad);
+      await Deno.writeFile(fresh, bad);
+      const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      await Deno.utime(stale, twoHoursAgo, twoHoursAgo);
 
       // The sync path refuses it and names both hashes.
       assertFailed(
@@ -285,7 +293,10 @@ Deno.test("resolveLibrary() replaces a corrupted cached copy", async () => {
       assert.ok(out.stderr.includes("replacing it"), out.stderr);
       assert.deepEqual(requests, [`/files/${ASSET}`]);
       assert.equal(sha256(await Deno.readFile(cachedPath(dir))), HASH);
-      assert.deepEqual(filesUnder(`${dir}/cache`), [`${VERSION}/${ASSET}`]);
+      assert.deepEqual(filesUnder(`${dir}/cache`).sort(), [
+        `${VERSION}/${ASSET}`,
+        `${VERSION}/${ASSET}.1111.tmp`,
+      ]);
     })
   );
 });
