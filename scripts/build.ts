@@ -4,6 +4,7 @@
 //   deno task build [--features name] [--out path]
 
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
 import { platformAsset } from "../src/platform.ts";
 
 const { values } = parseArgs({
@@ -22,8 +23,10 @@ const libraryFile: Record<string, string> = {
 };
 
 const root = new URL("..", import.meta.url);
-const manifest = new URL("ffi/Cargo.toml", root).pathname;
-const targetDir = values["target-dir"] ?? new URL("ffi/target", root).pathname;
+// fileURLToPath, not .pathname: on Windows the latter gives "/D:/...".
+const manifest = fileURLToPath(new URL("ffi/Cargo.toml", root));
+const targetDir = values["target-dir"] ??
+  fileURLToPath(new URL("ffi/target", root));
 const args = [
   "build",
   "--release",
@@ -35,16 +38,25 @@ const args = [
 ];
 if (values.features) args.push("--features", values.features);
 
-const { code } = await new Deno.Command("cargo", {
-  args,
-  stdout: "inherit",
-  stderr: "inherit",
-}).output();
+let code: number;
+try {
+  ({ code } = await new Deno.Command("cargo", {
+    args,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output());
+} catch (error) {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+  console.error(
+    "deno task build needs Rust's cargo on PATH (https://rustup.rs): install it, or use a released library through MMAP_LIB_PATH",
+  );
+  Deno.exit(1);
+}
 if (code !== 0) Deno.exit(code);
 
 const built = `${targetDir}/release/${libraryFile[Deno.build.os]}`;
 const out = values.out ??
-  new URL(`dist/${platformAsset().asset}`, root).pathname;
+  fileURLToPath(new URL(`dist/${platformAsset().asset}`, root));
 await Deno.mkdir(new URL("dist", root), { recursive: true });
 // Copy to a temporary name and rename, so a process loading the old library
 // never sees a half-written file.
