@@ -12,6 +12,14 @@ mod error;
 mod os;
 mod registry;
 
+// The SIGBUS guard: a file truncated under a mapping becomes an error, not a
+// crash. Windows cannot truncate a mapped file; its twin is a no-op.
+#[cfg(unix)]
+mod fault;
+#[cfg(windows)]
+#[path = "fault_windows.rs"]
+mod fault;
+
 use std::fs::{File, OpenOptions};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -182,6 +190,8 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
     };
     let offset = to_u64(offset, "offset", CALL)?;
 
+    // Before the first file mapping exists, so none is ever unguarded.
+    fault::install()?;
     let file = OpenOptions::new()
         .read(true)
         .write(write && !private)
@@ -395,8 +405,20 @@ pub unsafe extern "C" fn mmap_open_write_with_size(
     )
 }
 
+/// The failure for a range that reached the tail the SIGBUS guard replaced
+/// after the file was truncated under the mapping.
+fn truncated(call: &'static str) -> Failure {
+    Failure::new(
+        Status::Truncated,
+        call,
+        "the file was truncated under the mapping; the bytes in this range are gone",
+    )
+}
+
 /// Copies `len` bytes at `offset` of mapping `id` into `dst`. All or nothing:
-/// a range past the end copies nothing and returns `OutOfRange`.
+/// a range past the end copies nothing and returns `OutOfRange`. A range that
+/// reaches pages lost to a truncation of the file returns `Truncated` (what
+/// `dst` then holds is unspecified).
 ///
 /// # Safety
 /// `dst` must point to `len` writable bytes (it may be null when `len` is 0).
@@ -418,16 +440,25 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
                 "the destination buffer is missing",
             ));
         }
+        if !entry.intact(offset, len) {
+            return Err(truncated(CALL));
+        }
         // SAFETY: the range was checked against the live mapping, which cannot
         // be unmapped while `entry` exists; `dst` is valid per the contract.
         // `copy` (memmove) because `dst` may itself be a view of the mapping.
+        // A page lost to truncation faults once and reads as zeros (fault.rs).
         std::ptr::copy((entry.base() + offset) as *const u8, dst, len);
+        // Checked again after the copy: the copy itself may have faulted.
+        if !entry.intact(offset, len) {
+            return Err(truncated(CALL));
+        }
         Ok(())
     })())
 }
 
 /// Copies `len` bytes from `src` into mapping `id` at `offset`. All or
-/// nothing, as for `mmap_read`.
+/// nothing, as for `mmap_read`; `Truncated` when the range reaches pages lost
+/// to a truncation of the file (those bytes never reach it).
 ///
 /// # Safety
 /// `src` must point to `len` readable bytes (it may be null when `len` is 0).
@@ -456,8 +487,14 @@ pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f
                 "the source buffer is missing",
             ));
         }
+        if !entry.intact(offset, len) {
+            return Err(truncated(CALL));
+        }
         // SAFETY: as in `mmap_read`; the mapping is writable.
         std::ptr::copy(src, (entry.base() + offset) as *mut u8, len);
+        if !entry.intact(offset, len) {
+            return Err(truncated(CALL));
+        }
         Ok(())
     })())
 }
@@ -466,7 +503,9 @@ pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f
 /// its file. `mode` is `FLUSH_SYNC` (msync MS_SYNC / FlushViewOfFile),
 /// `FLUSH_ASYNC` (schedule only) or `FLUSH_DURABLE` (sync, then flush the file
 /// to the device: fsync, F_FULLFSYNC on macOS, FlushFileBuffers on Windows).
-/// Unaligned ranges are widened to whole pages.
+/// Unaligned ranges are widened to whole pages. A range that reaches pages
+/// lost to a truncation of the file returns `Truncated` after flushing the
+/// rest: what was written there (through a view) never reaches the file.
 #[no_mangle]
 pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
     const CALL: &str = "flush";
@@ -496,6 +535,9 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
             if let Some(file) = owned_at(entry.index()).and_then(|owned| owned.file) {
                 file.sync_all().map_err(|err| Failure::os("fsync", err))?;
             }
+        }
+        if !entry.intact(offset, len) {
+            return Err(truncated(CALL));
         }
         Ok(())
     })())

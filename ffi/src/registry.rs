@@ -12,8 +12,12 @@
 //! `close` clears `LIVE` and then waits for the count to drain before it
 //! unmaps, so a close racing a copy on another thread can never unmap memory
 //! that is still being copied.
+//!
+//! The SIGBUS guard (`fault.rs`) takes part in the same count: its handler
+//! pins the slot it repairs (`hold_at`), so `retire` cannot unmap a range (and
+//! let the address be reused) while the handler maps zero pages over it.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{Failure, Result, Status};
 
@@ -56,6 +60,11 @@ pub struct Slot {
     pub map_len: AtomicUsize,
     /// Faults repaired in this mapping after its file was truncated.
     pub faults: AtomicU64,
+    /// Bytes at the end of the OS mapping that the fault guard replaced with
+    /// zero pages because the file was truncated under them; 0 while the
+    /// mapping is intact. It only grows (sticky until close): the lost tail is
+    /// `[map_base + map_len - lost, map_base + map_len)`.
+    lost: AtomicUsize,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -67,6 +76,7 @@ const EMPTY: Slot = Slot {
     map_base: AtomicUsize::new(0),
     map_len: AtomicUsize::new(0),
     faults: AtomicU64::new(0),
+    lost: AtomicUsize::new(0),
 };
 
 /// All zero at start, so the table lives in .bss and costs no file size.
@@ -119,6 +129,7 @@ pub fn insert(fields: Fields) -> Result<u32> {
         slot.len.store(fields.len, Ordering::Relaxed);
         slot.flags.store(fields.flags, Ordering::Relaxed);
         slot.faults.store(0, Ordering::Relaxed);
+        slot.lost.store(0, Ordering::Relaxed);
         slot.map_len.store(fields.map_len, Ordering::Relaxed);
         slot.map_base.store(fields.map_base, Ordering::Release);
         // Lookups may have bumped the count since the exchange; keep it.
@@ -156,6 +167,22 @@ impl Entry {
     }
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// Whether `[offset, offset + len)` (caller's coordinates, already checked
+    /// against `len()`) lies wholly before the tail the fault guard replaced.
+    /// Call it after touching the bytes too: the acquire fence orders this
+    /// check after the copy, so a zero page read during the copy (mapped by a
+    /// handler on any thread, which marks the loss before it maps) is seen.
+    pub fn intact(&self, offset: usize, len: usize) -> bool {
+        fence(Ordering::Acquire);
+        let lost = self.slot.lost.load(Ordering::Acquire);
+        if lost == 0 {
+            return true;
+        }
+        let map_end =
+            self.slot.map_base.load(Ordering::Relaxed) + self.slot.map_len.load(Ordering::Relaxed);
+        self.base() + offset + len <= map_end - lost
     }
 }
 
@@ -217,8 +244,10 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
         }
     }
     wait_idle(slot);
-    let map_base = slot.map_base.swap(0, Ordering::AcqRel);
     // A fault handler that saw the old range may still be working on it.
+    // SeqCst pairs with `hold_at` (increment, then load the range): either the
+    // handler's increment is seen by the wait below, or it sees the range gone.
+    let map_base = slot.map_base.swap(0, Ordering::SeqCst);
     wait_idle(slot);
     Ok((slot, index, map_base))
 }
@@ -297,9 +326,81 @@ pub fn free(index: usize) {
 }
 
 fn wait_idle(slot: &Slot) {
-    while slot.state.load(Ordering::Acquire) & BUSY_MASK != 0 {
+    while slot.state.load(Ordering::SeqCst) & BUSY_MASK != 0 {
         std::thread::yield_now();
     }
+}
+
+/// A slot pinned by the fault handler (see `hold_at`); released on drop.
+/// Everything here is an atomic operation, safe in a signal handler.
+pub struct Held {
+    slot: &'static Slot,
+    map_base: usize,
+    map_len: usize,
+}
+
+impl Held {
+    /// Start of the OS mapping (page aligned).
+    pub fn map_base(&self) -> usize {
+        self.map_base
+    }
+    /// End of the OS mapping as given to mmap (not rounded to a page).
+    pub fn map_end(&self) -> usize {
+        self.map_base + self.map_len
+    }
+    /// Whether `addr` already lies in the lost tail.
+    pub fn is_lost(&self, addr: usize) -> bool {
+        let lost = self.slot.lost.load(Ordering::Acquire);
+        lost != 0 && addr >= self.map_end() - lost
+    }
+    /// Records that everything from `from` (inside the mapping) to the end is
+    /// lost. Done before the zero pages are mapped; see `Entry::intact`.
+    pub fn mark_lost(&self, from: usize) {
+        self.slot
+            .lost
+            .fetch_max(self.map_end() - from, Ordering::SeqCst);
+    }
+    /// Counts one repaired fault.
+    pub fn count_fault(&self) {
+        self.slot.faults.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.slot.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// For the SIGBUS handler: finds the mapping whose OS range contains `addr`
+/// and pins it, so that `retire` waits until the handler is done with it.
+/// Lock-free and allocation-free (async-signal-safe); scans the table, which
+/// is fine for a path taken once per truncation.
+pub fn hold_at(addr: usize) -> Option<Held> {
+    let contains = |base: usize, len: usize| base != 0 && addr >= base && addr - base < len;
+    for slot in TABLE.iter() {
+        // Cheap unpinned look first; most slots are empty.
+        if !contains(
+            slot.map_base.load(Ordering::Relaxed),
+            slot.map_len.load(Ordering::Relaxed),
+        ) {
+            continue;
+        }
+        // Pin, then look again: the slot may have been retired (range swapped
+        // to 0) or reused for another mapping in between.
+        slot.state.fetch_add(1, Ordering::SeqCst);
+        let map_base = slot.map_base.load(Ordering::SeqCst);
+        let map_len = slot.map_len.load(Ordering::Acquire);
+        if contains(map_base, map_len) {
+            return Some(Held {
+                slot,
+                map_base,
+                map_len,
+            });
+        }
+        slot.state.fetch_sub(1, Ordering::Release);
+    }
+    None
 }
 
 /// Counts live mappings and the bytes they show.
