@@ -382,6 +382,7 @@ unsafe fn chain(sig: CInt, info: *mut SigInfo, context: *mut c_void) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Status;
 
     #[test]
     fn install_is_idempotent_and_chains_to_the_previous_handler() {
@@ -392,6 +393,98 @@ mod tests {
         unsafe { sigaction(SIGBUS, std::ptr::null(), &mut current) };
         assert_eq!(current.handler, on_sigbus as *const () as usize);
         assert_ne!(current.flags & SA_SIGINFO, 0);
+    }
+
+    /// A temp file of `pages` pages, each filled with its number.
+    fn temp_file(name: &str, pages: usize) -> (std::path::PathBuf, usize) {
+        let page = os::page_size();
+        let path =
+            std::env::temp_dir().join(format!("mmap_ffi_fault_{}_{}", std::process::id(), name));
+        let bytes: Vec<u8> = (0..pages * page).map(|i| (i / page) as u8).collect();
+        std::fs::write(&path, bytes).unwrap();
+        (path, page)
+    }
+
+    fn map(path: &std::path::Path, flags: u32) -> u32 {
+        let name = path.to_str().unwrap();
+        let mut out = [0u64; 3];
+        // SAFETY: valid path bytes and a three-u64 out buffer.
+        let status = unsafe {
+            crate::mmap_map(
+                name.as_ptr(),
+                name.len() as u32,
+                flags,
+                0.0,
+                0.0,
+                0.0,
+                out.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, 0);
+        out[0] as u32
+    }
+
+    fn read(id: u32, offset: usize, dst: &mut [u8]) -> i32 {
+        // SAFETY: `dst` is a valid buffer of the given length.
+        unsafe { crate::mmap_read(id, offset as f64, dst.as_mut_ptr(), dst.len() as f64) }
+    }
+
+    #[test]
+    fn truncated_ranges_fail_and_the_rest_still_reads() {
+        let (path, page) = temp_file("truncated", 8);
+        let id = map(&path, crate::MAP_WRITE);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(2 * page as u64)
+            .unwrap();
+        let mut buf = vec![0xee; page];
+        assert_eq!(read(id, 5 * page, &mut buf), Status::Truncated as i32);
+        assert_eq!(read(id, page, &mut buf), 0);
+        assert!(buf.iter().all(|&b| b == 1));
+        // Sticky, including for a page below the first fault.
+        assert_eq!(read(id, 5 * page, &mut buf), Status::Truncated as i32);
+        assert_eq!(read(id, 3 * page, &mut buf), Status::Truncated as i32);
+        // SAFETY: a valid source buffer.
+        let wrote = unsafe { crate::mmap_write(id, 4.0 * page as f64, buf.as_ptr(), 4.0) };
+        assert_eq!(wrote, Status::Truncated as i32);
+        assert_eq!(crate::mmap_close(id), 0);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn close_racing_faults_on_other_threads_is_safe() {
+        let (path, page) = temp_file("race", 32);
+        for round in 0..50 {
+            std::fs::write(&path, vec![round as u8; 32 * page]).unwrap();
+            let id = map(&path, 0);
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    std::thread::spawn(move || {
+                        let mut buf = vec![0u8; 32 * page];
+                        loop {
+                            match read(id, 0, &mut buf) {
+                                0 => {}
+                                s if s == Status::Truncated as i32 => {}
+                                s => return s,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len((round % 4 * page) as u64)
+                .unwrap();
+            assert_eq!(crate::mmap_close(id), 0);
+            for reader in readers {
+                assert_eq!(reader.join().unwrap(), Status::BadHandle as i32);
+            }
+        }
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -333,12 +333,15 @@ fn wait_idle(slot: &Slot) {
 
 /// A slot pinned by the fault handler (see `hold_at`); released on drop.
 /// Everything here is an atomic operation, safe in a signal handler.
+/// (Windows has no such handler: see `fault_windows.rs`.)
+#[cfg_attr(windows, allow(dead_code))]
 pub struct Held {
     slot: &'static Slot,
     map_base: usize,
     map_len: usize,
 }
 
+#[cfg_attr(windows, allow(dead_code))]
 impl Held {
     /// Start of the OS mapping (page aligned).
     pub fn map_base(&self) -> usize {
@@ -376,6 +379,7 @@ impl Drop for Held {
 /// and pins it, so that `retire` waits until the handler is done with it.
 /// Lock-free and allocation-free (async-signal-safe); scans the table, which
 /// is fine for a path taken once per truncation.
+#[cfg_attr(windows, allow(dead_code))]
 pub fn hold_at(addr: usize) -> Option<Held> {
     let contains = |base: usize, len: usize| base != 0 && addr >= base && addr - base < len;
     for slot in TABLE.iter() {
