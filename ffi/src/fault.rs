@@ -449,6 +449,11 @@ mod tests {
         // SAFETY: a valid source buffer.
         let wrote = unsafe { crate::mmap_write(id, 4.0 * page as f64, buf.as_ptr(), 4.0) };
         assert_eq!(wrote, Status::Truncated as i32);
+        // Resizing would carry the zero pages along: refused.
+        let mut out = [0u64; 2];
+        // SAFETY: a two-u64 out buffer.
+        let resized = unsafe { crate::mmap_resize(id, 16.0 * page as f64, out.as_mut_ptr()) };
+        assert_eq!(resized, Status::Truncated as i32);
         assert_eq!(crate::mmap_close(id), 0);
         let _ = std::fs::remove_file(&path);
     }

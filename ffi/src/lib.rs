@@ -190,8 +190,6 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
     };
     let offset = to_u64(offset, "offset", CALL)?;
 
-    // Before the first file mapping exists, so none is ever unguarded.
-    fault::install()?;
     let file = OpenOptions::new()
         .read(true)
         .write(write && !private)
@@ -300,7 +298,15 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
 /// Enters a new mapping in the registry, or unmaps it if that fails.
 fn publish(fields: Fields, value: Owned) -> Result<u32> {
     let (map_base, map_len) = (fields.map_base, fields.map_len);
-    match registry::insert(fields) {
+    // A file (or named shared memory) can be truncated under its mapping: the
+    // SIGBUS guard is in place before anyone gets the address. Anonymous
+    // memory cannot be truncated.
+    let guarded = if fields.flags & FLAG_ANONYMOUS == 0 {
+        fault::install()
+    } else {
+        Ok(())
+    };
+    match guarded.and_then(|()| registry::insert(fields)) {
         Ok(id) => {
             keep((id as usize) & (registry::SLOTS - 1), value);
             Ok(id)
@@ -806,6 +812,11 @@ fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
             CALL,
             "only read-write mappings of a whole file and anonymous memory can be resized",
         ));
+    }
+    // Zero pages replaced a truncated tail (fault.rs): resizing would carry
+    // them along or move them; the caller maps the file again instead.
+    if held.lost() {
+        return Err(truncated(CALL));
     }
     let kept = owned_at(held.index())
         .ok_or_else(|| Failure::new(Status::BadHandle, CALL, "the mapping has no owner record"))?;

@@ -289,6 +289,10 @@ impl Exclusive {
     pub fn map_len(&self) -> usize {
         self.slot.map_len.load(Ordering::Relaxed)
     }
+    /// Whether the fault guard replaced part of the mapping (see `Slot::lost`).
+    pub fn lost(&self) -> bool {
+        self.slot.lost.load(Ordering::Acquire) != 0
+    }
     /// Records the mapping's new place and size (published on drop).
     pub fn set(&mut self, fields: Fields) {
         self.slot.base.store(fields.base, Ordering::Relaxed);
