@@ -154,12 +154,30 @@ export interface OpenOptions {
 // that the list never keeps a handle alive.
 const live = new Map<number, MappingInfo>();
 
+/** What unmapping needs; shared by a handle and its finalizer. */
+interface Remains {
+  symbols: Symbols;
+  id: number;
+  /** Every buffer handed out by `view()` (pruned of collected ones). */
+  views: WeakRef<ArrayBuffer>[];
+}
+
+/**
+ * Whether a buffer handed out was detached by someone else: moved with
+ * `ArrayBuffer.prototype.transfer`, `structuredClone` or `postMessage`. The
+ * new buffer still points at the mapping and nothing tracks it, so unmapping
+ * (or moving) the mapping would leave it dangling, a crash on its next
+ * access: such a mapping is deliberately left in place until the process
+ * exits. (A buffer collected already cannot be checked.)
+ */
+function escaped(views: WeakRef<ArrayBuffer>[]): boolean {
+  return views.some((ref) => ref.deref()?.detached === true);
+}
+
 // When every handle and view is gone, the mapping is released.
-const finalizer = new FinalizationRegistry<
-  { symbols: Symbols; id: number }
->(({ symbols, id }) => {
-  live.delete(id);
-  symbols.mmap_close(id);
+const finalizer = new FinalizationRegistry<Remains>((remains) => {
+  live.delete(remains.id);
+  if (!escaped(remains.views)) remains.symbols.mmap_close(remains.id);
 });
 
 // A live view keeps its handle alive: the key (the view's buffer) holds the
@@ -218,7 +236,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   #writable = false;
   #kind: MappingKind = "file";
   #closed = false;
-  #views: WeakRef<ArrayBuffer>[] = [];
+  #remains!: Remains;
   #pruneAt = 64;
 
   static {
@@ -233,11 +251,8 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
       handle.#writable = fields.writable;
       handle.#kind = fields.kind;
       live.set(fields.id, handle.#info());
-      finalizer.register(
-        handle,
-        { symbols: fields.symbols, id: fields.id },
-        handle,
-      );
+      handle.#remains = { symbols: fields.symbols, id: fields.id, views: [] };
+      finalizer.register(handle, handle.#remains, handle);
       return handle;
     };
     isHandle = (value): value is Mmap =>
@@ -597,6 +612,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   resizeSync(length: number | bigint): void {
     if (this.#closed) throw closedError("resize", this.#name);
     const count = toIndex(length, "length", this.#where("resize"));
+    if (escaped(this.#remains.views)) {
+      // The mapping may move: a transferred buffer would be left dangling.
+      throw new Deno.errors.Busy(
+        `${
+          this.#where("resize")
+        }: a view's buffer was transferred away, so the mapping cannot move`,
+      );
+    }
     this.#detachViews();
     const out = new BigUint64Array(2);
     const status = this.#symbols.mmap_resize(this.#id, count, out);
@@ -654,10 +677,11 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
     const buffer = Deno.UnsafePointerView.getArrayBuffer(this.#ptr, count, at);
     owners.set(buffer, this);
-    this.#views.push(new WeakRef(buffer));
-    if (this.#views.length >= this.#pruneAt) {
-      this.#views = this.#views.filter((ref) => ref.deref() !== undefined);
-      this.#pruneAt = Math.max(64, this.#views.length * 2);
+    const remains = this.#remains;
+    remains.views.push(new WeakRef(buffer));
+    if (remains.views.length >= this.#pruneAt) {
+      remains.views = remains.views.filter((ref) => ref.deref() !== undefined);
+      this.#pruneAt = Math.max(64, remains.views.length * 2);
     }
     return new Uint8Array(buffer);
   }
@@ -665,13 +689,20 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /**
    * Unmaps the file and releases its native resources. Every view handed out
    * becomes empty first. Closing twice does nothing.
+   *
+   * A view's buffer must not be transferred (`ArrayBuffer.prototype.transfer`,
+   * `structuredClone` or `postMessage` with a transfer list): the moved
+   * buffer would outlive the mapping. When close finds one, it leaves the
+   * mapping in place (until the process exits) instead of unmapping it.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const keep = escaped(this.#remains.views);
     this.#detachViews();
     live.delete(this.#id);
     finalizer.unregister(this);
+    if (keep) return;
     const status = this.#symbols.mmap_close(this.#id);
     if (status !== 0 && status !== Status.badHandle) {
       this.#fail(status, "close");
@@ -732,12 +763,12 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
 
   /** Empties every view handed out, before the memory behind it goes. */
   #detachViews(): void {
-    for (const ref of this.#views) {
+    for (const ref of this.#remains.views) {
       const buffer = ref.deref();
       // Detach: the buffer keeps its identity but loses its bytes.
       if (buffer !== undefined && !buffer.detached) buffer.transfer(0);
     }
-    this.#views = [];
+    this.#remains.views = [];
   }
 
   /** Closes the mapping at the end of a `using` block. */
