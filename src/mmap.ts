@@ -924,9 +924,18 @@ function mapWith(
   });
 }
 
-function openWith(symbols: Symbols, path: unknown, options: unknown): Mmap {
+// Each `…With` checks the arguments and Deno's permissions first and returns
+// the step that maps, given the library: the library is loaded (or
+// downloaded) only for a request that is allowed, so `--allow-ffi` without
+// read permission fails with NotCapable, not with a library lookup error.
+
+function openWith(path: unknown, options: unknown): (s: Symbols) => Mmap {
   const req = request(path, options, "open");
-  if (options === undefined) {
+  return (symbols) => openMapping(symbols, req, options === undefined);
+}
+
+function openMapping(symbols: Symbols, req: Request, plain: boolean): Mmap {
+  if (plain) {
     return mapWith(
       symbols,
       req,
@@ -951,8 +960,12 @@ function openWith(symbols: Symbols, path: unknown, options: unknown): Mmap {
   );
 }
 
-function openWriteWith(symbols: Symbols, path: unknown): Mmap {
+function openWriteWith(path: unknown): (s: Symbols) => Mmap {
   const req = request(path, { write: true }, "openWrite");
+  return (symbols) => openWriteMapping(symbols, req);
+}
+
+function openWriteMapping(symbols: Symbols, req: Request): Mmap {
   return mapWith(
     symbols,
     req,
@@ -962,10 +975,9 @@ function openWriteWith(symbols: Symbols, path: unknown): Mmap {
 }
 
 function openWriteWithSizeWith(
-  symbols: Symbols,
   path: unknown,
   size: unknown,
-): Mmap {
+): (s: Symbols) => Mmap {
   const call = "openWriteWithSize";
   const [name] = absolutePath(path, call);
   const bytesWanted = toIndex(size, "size", `mmap ${call} "${name}"`);
@@ -974,6 +986,15 @@ function openWriteWithSizeWith(
     { write: true, create: true, size: bytesWanted },
     call,
   );
+  return (symbols) => openWriteWithSizeMapping(symbols, req, bytesWanted);
+}
+
+function openWriteWithSizeMapping(
+  symbols: Symbols,
+  req: Request,
+  bytesWanted: number,
+): Mmap {
+  const call = "openWriteWithSize";
   const native = symbols.mmap_open_write_with_size;
   if (native !== null) {
     return mapWith(
@@ -991,7 +1012,7 @@ function openWriteWithSizeWith(
   } finally {
     file.close();
   }
-  return openWriteWith(symbols, path);
+  return openWriteMapping(symbols, { ...req, flags: MapFlag.write });
 }
 
 function handle(value: unknown, call: string): Mmap {
@@ -1040,7 +1061,8 @@ export async function open(
   path: string | URL,
   options?: OpenOptions,
 ): Promise<Mmap> {
-  return openWith(await library(), path, options);
+  const mapping = openWith(path, options);
+  return mapping(await library());
 }
 
 /**
@@ -1067,7 +1089,7 @@ export async function open(
  * ```
  */
 export function openSync(path: string | URL, options?: OpenOptions): Mmap {
-  return openWith(librarySync(), path, options);
+  return openWith(path, options)(librarySync());
 }
 
 /**
@@ -1093,7 +1115,8 @@ export function openSync(path: string | URL, options?: OpenOptions): Mmap {
  * ```
  */
 export async function openWrite(path: string | URL): Promise<Mmap> {
-  return openWriteWith(await library(), path);
+  const mapping = openWriteWith(path);
+  return mapping(await library());
 }
 
 /**
@@ -1117,7 +1140,7 @@ export async function openWrite(path: string | URL): Promise<Mmap> {
  * ```
  */
 export function openWriteSync(path: string | URL): Mmap {
-  return openWriteWith(librarySync(), path);
+  return openWriteWith(path)(librarySync());
 }
 
 /**
@@ -1148,7 +1171,8 @@ export async function openWriteWithSize(
   path: string | URL,
   size: number | bigint,
 ): Promise<Mmap> {
-  return openWriteWithSizeWith(await library(), path, size);
+  const mapping = openWriteWithSizeWith(path, size);
+  return mapping(await library());
 }
 
 /**
@@ -1172,7 +1196,7 @@ export function openWriteWithSizeSync(
   path: string | URL,
   size: number | bigint,
 ): Mmap {
-  return openWriteWithSizeWith(librarySync(), path, size);
+  return openWriteWithSizeWith(path, size)(librarySync());
 }
 
 /**
