@@ -190,12 +190,37 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
     };
     let offset = to_u64(offset, "offset", CALL)?;
 
-    let file = OpenOptions::new()
-        .read(true)
-        .write(write && !private)
-        .create(flags & MAP_CREATE != 0)
-        .open(path)
-        .map_err(|err| Failure::os("open", err))?;
+    let (file, created) = open_file(path, write && !private, flags & MAP_CREATE != 0)?;
+    let mapped = map_file(file, flags, size, offset, length);
+    if mapped.is_err() && created {
+        // A refused open leaves behind no file that it created.
+        let _ = std::fs::remove_file(path);
+    }
+    mapped
+}
+
+/// Opens the file of a mapping. With `create`, also says whether this call
+/// created the file (`create_new`, so that a file someone else made is never
+/// taken for ours).
+fn open_file(path: &str, write: bool, create: bool) -> Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(write);
+    if create {
+        match options.clone().create_new(true).open(path) {
+            Ok(file) => return Ok((file, true)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(Failure::os("open", err)),
+        }
+    }
+    let file = options.open(path).map_err(|err| Failure::os("open", err))?;
+    Ok((file, false))
+}
+
+/// Sizes (if asked) and maps an open file; the rest of `open_mapping`.
+fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Result<Opened> {
+    const CALL: &str = "open";
+    let write = flags & MAP_WRITE != 0;
+    let private = flags & MAP_PRIVATE != 0;
     let meta = file.metadata().map_err(|err| Failure::os("fstat", err))?;
     if meta.is_dir() {
         return Err(Failure {
@@ -208,12 +233,10 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
             },
         });
     }
-    let mut file_len = meta.len();
-    if size > file_len {
-        file.set_len(size)
-            .map_err(|err| Failure::os("ftruncate", err))?;
-        file_len = size;
-    }
+    // Ranges are checked against the length the file will have before it is
+    // grown, so that a refused open leaves the file as it was.
+    let old_len = meta.len();
+    let file_len = old_len.max(size);
     if offset > file_len {
         return Err(Failure::new(
             Status::OutOfRange,
@@ -250,6 +273,10 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
         )
     })?;
 
+    if size > old_len {
+        file.set_len(size)
+            .map_err(|err| Failure::os("ftruncate", err))?;
+    }
     let granularity = os::allocation_granularity() as u64;
     let aligned = offset - offset % granularity;
     let delta = (offset - aligned) as usize;
