@@ -721,13 +721,21 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @throws {RangeError} When the range reaches past the mapping.
    */
   stream(options: StreamOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `${this.#where("stream")}: options must be an object: received ${
+          describe(options)
+        }`,
+      );
+    }
+    // Only a missing option takes its default: null is refused, as everywhere.
     const [at, count] = this.#flushRange(
-      options.offset ?? 0,
+      options.offset === undefined ? 0 : options.offset,
       options.length,
       "stream",
     );
     const chunkSize = toIndex(
-      options.chunkSize ?? 65536,
+      options.chunkSize === undefined ? 65536 : options.chunkSize,
       "chunkSize",
       this.#where("stream"),
     );
@@ -740,7 +748,8 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     const end = at + count;
     return new ReadableStream({
       type: "bytes",
-      autoAllocateChunkSize: chunkSize,
+      // Never more than the range: a huge chunkSize would fail to allocate.
+      autoAllocateChunkSize: Math.max(1, Math.min(chunkSize, count)),
       start: (controller) => {
         if (count === 0) controller.close();
       },

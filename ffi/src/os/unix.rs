@@ -374,17 +374,28 @@ pub unsafe fn remap(
         file.set_len(new_len as u64)
             .map_err(|err| Failure::os("ftruncate", err))?;
     }
-    Ok(remap_pages(file, addr, old_len, new_len, access)?)
+    match remap_pages(file, addr, old_len, new_len, access) {
+        Ok(moved) => Ok(moved),
+        Err(failure) => {
+            // The mapping is unchanged: give the file its old length back, so
+            // that a refused resize changes nothing. (When shrinking, the
+            // bytes past the new length are gone already; they read as zeros.)
+            if let Some(file) = file {
+                let _ = file.set_len(old_len as u64);
+            }
+            Err(failure.into())
+        }
+    }
 }
 
 /// Linux moves or extends the mapping in the kernel (`mremap(2)`).
 #[cfg(target_os = "linux")]
 unsafe fn remap_pages(
-    _file: Option<&File>,
+    file: Option<&File>,
     addr: usize,
     old_len: usize,
     new_len: usize,
-    _access: Access,
+    access: Access,
 ) -> Result<usize> {
     extern "C" {
         fn mremap(
@@ -400,15 +411,29 @@ unsafe fn remap_pages(
     // SAFETY: per `remap`'s contract; the kernel keeps the pages.
     let moved = mremap(addr as *mut c_void, old_len, new_len, MREMAP_MAYMOVE);
     if moved == MAP_FAILED {
-        return Err(Failure::last_os("mremap"));
+        // mremap needs one kernel mapping (VMA); `lock` or `advise` on part
+        // of the range splits it (EFAULT). Map afresh instead, as other
+        // systems do.
+        return remap_by_mapping(file, addr, old_len, new_len, access);
     }
     Ok(moved as usize)
 }
 
-/// Without mremap: map the new size, copy anonymous contents over (a file's
-/// contents are in the file already), then drop the old mapping.
+/// Elsewhere there is no mremap.
 #[cfg(not(target_os = "linux"))]
 unsafe fn remap_pages(
+    file: Option<&File>,
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    access: Access,
+) -> Result<usize> {
+    remap_by_mapping(file, addr, old_len, new_len, access)
+}
+
+/// Without mremap: map the new size, copy anonymous contents over (a file's
+/// contents are in the file already), then drop the old mapping.
+unsafe fn remap_by_mapping(
     file: Option<&File>,
     addr: usize,
     old_len: usize,
