@@ -9,7 +9,7 @@
 //
 // MMAP_LONG_TESTS=1 runs many more cases.
 
-import fc from "npm:fast-check@3.23.2";
+import fc from "fast-check";
 import assert from "node:assert/strict";
 import * as mmap from "../mod.ts";
 import { MmapError } from "../mod.ts";
