@@ -1,0 +1,170 @@
+// Load and leaks: many open/read/close cycles, and many handles dropped
+// without close, must leave the process's file descriptors
+// (/proc/self/fd) and mappings (/proc/self/maps) as they were. Each case
+// runs in a subprocess (--allow-all, which Deno asks for to read /proc/self).
+//
+// MMAP_LONG_TESTS=1 runs 100,000 cycles and prints the figures.
+
+import assert from "node:assert/strict";
+import { MOD_URL, runDeno } from "./_helpers.ts";
+
+const LONG = Deno.env.get("MMAP_LONG_TESTS") === "1";
+const CYCLES = LONG ? 100_000 : 3_000;
+const DROPPED = LONG ? 16_000 : 2_000;
+const FFI_URL = new URL("../src/ffi.ts", import.meta.url).href;
+
+interface Counts {
+  /** Open file descriptors. */
+  fds: number;
+  /** Kernel mappings of the test file. */
+  maps: number;
+  /** All kernel mappings (V8's heap comes and goes). */
+  allMaps: number;
+  /** Mappings in the native registry. */
+  live: number;
+}
+
+interface Figures {
+  before: Counts;
+  after: Counts;
+  peak?: Counts;
+  cycles: number;
+  ms: number;
+}
+
+const PRELUDE = `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+import { librarySync } from ${JSON.stringify(FFI_URL)};
+const dir = Deno.makeTempDirSync();
+const path = dir + "/data.bin";
+Deno.writeFileSync(path, new Uint8Array(3 * 4096 + 5).map((_, i) => i % 251));
+const stats = new Float64Array(2);
+function counts() {
+  librarySync().mmap_stats(stats);
+  const maps = Deno.readTextFileSync("/proc/self/maps").split("\\n");
+  return {
+    fds: [...Deno.readDirSync("/proc/self/fd")].length,
+    maps: maps.filter((line) => line.includes(path)).length,
+    allMaps: maps.length,
+    live: stats[0],
+  };
+}
+async function collect(done: () => boolean) {
+  for (let i = 0; i < 100 && !done(); i++) {
+    (globalThis as unknown as { gc(): void }).gc();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const dst = new Uint8Array(64);
+`;
+
+async function measure(body: string): Promise<Figures> {
+  const out = await runDeno(PRELUDE + body, [
+    "--allow-all",
+    "--unstable-ffi",
+    "--v8-flags=--expose-gc",
+  ]);
+  assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}`);
+  const figures: Figures = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+  if (LONG || Deno.env.get("MMAP_SHOW_FIGURES") === "1") {
+    // deno-lint-ignore no-console
+    console.log(JSON.stringify(figures));
+  }
+  return figures;
+}
+
+/** Runs `cycle` after a warm-up, and reports counts around the loop. */
+function loop(cycle: string): string {
+  return `
+for (let i = 0; i < 200; i++) { ${cycle} }
+await collect(() => counts().live === 0);
+const before = counts();
+const t0 = performance.now();
+for (let i = 0; i < ${CYCLES}; i++) { ${cycle} }
+const ms = performance.now() - t0;
+await collect(() => counts().live === 0);
+console.log(JSON.stringify({ before, after: counts(), cycles: ${CYCLES}, ms }));
+`;
+}
+
+function assertFlat(f: Figures): void {
+  assert.equal(f.after.live, 0, "mappings left in the registry");
+  assert.equal(f.after.fds, f.before.fds, "file descriptors leaked");
+  assert.equal(f.after.maps, f.before.maps, "mappings of the file leaked");
+  // V8 maps and unmaps heap pages on its own; a leak of ours would add one
+  // per cycle.
+  assert.ok(
+    f.after.allMaps - f.before.allMaps < 100,
+    `mappings grew from ${f.before.allMaps} to ${f.after.allMaps}`,
+  );
+}
+
+const linux = Deno.build.os === "linux";
+
+Deno.test({
+  name: `${CYCLES} openSync/readSync/close cycles keep fds and mappings flat`,
+  ignore: !linux,
+  async fn() {
+    assertFlat(
+      await measure(loop(`
+        const h = mmap.openSync(path);
+        h.readSync(dst, i % 4000);
+        h.close();`)),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    `${CYCLES} async open/read/view/close cycles keep fds and mappings flat`,
+  ignore: !linux,
+  async fn() {
+    assertFlat(
+      await measure(loop(`
+        const h = await mmap.open(path);
+        await mmap.read(h, dst, 4096);
+        if (h.view(8, 8)[0] !== 8) throw new Error("wrong byte");
+        await mmap.close(h);`)),
+    );
+  },
+});
+
+Deno.test({
+  name: `${CYCLES} write/flush/close cycles keep fds and mappings flat`,
+  ignore: !linux,
+  async fn() {
+    assertFlat(
+      await measure(loop(`
+        const h = mmap.openWriteSync(path);
+        h.writeSync(dst.subarray(0, 8), 100);
+        h.flushSync(0, 4096);
+        h.close();`)),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    `${DROPPED} handles dropped without close are all unmapped after GC (fds and maps flat)`,
+  ignore: !linux,
+  async fn() {
+    const f = await measure(`
+await collect(() => counts().live === 0);
+const before = counts();
+const t0 = performance.now();
+(() => {
+  for (let i = 0; i < ${DROPPED}; i++) {
+    const h = mmap.openSync(path);
+    h.readSync(dst, 0);
+    if (i % 2 === 0) h.view(0, 10);
+  }
+})();
+const peak = counts();
+await collect(() => counts().live === 0);
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ before, peak, after: counts(), cycles: ${DROPPED}, ms }));
+`);
+    assert.ok(f.peak!.live > 0, "nothing was mapped");
+    assertFlat(f);
+  },
+});
