@@ -1,0 +1,195 @@
+// Crash durability and concurrent writers: data that was flushed survives
+// the writer being killed with SIGKILL, and writers on disjoint ranges of one
+// shared file (processes and Workers) lose nothing.
+
+import assert from "node:assert/strict";
+import * as mmap from "../mod.ts";
+import { FULL_FLAGS, MOD_URL, pattern, withTempDir } from "./_helpers.ts";
+
+const PAGE = 4096;
+
+/** Starts `deno run` on `source` (JavaScript) with the package's flags. */
+function spawn(source: string, args: string[]): Deno.ChildProcess {
+  const url = `data:application/javascript;base64,${
+    btoa(String.fromCharCode(...new TextEncoder().encode(source)))
+  }`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...FULL_FLAGS, url, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads the child's stdout until a line equals `line`. */
+async function waitForLine(
+  child: Deno.ChildProcess,
+  line: string,
+): Promise<void> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    while (!seen.split("\n").includes(line)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`child ended before "${line}": ${seen}`);
+      seen += value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Reads the file through a fresh mapping in this process. */
+function readMapped(path: string): Uint8Array {
+  using h = mmap.openSync(path);
+  const bytes = new Uint8Array(h.len);
+  h.readSync(bytes, 0);
+  return bytes;
+}
+
+const WRITER = `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+const [path, how] = Deno.args;
+const size = 64 * 4096;
+const bytes = new Uint8Array(size).map((_, i) => (i * 7 + 3) % 251);
+const h = await mmap.openWriteWithSize(path, size);
+if (how === "view") h.view().set(bytes);
+else h.writeSync(bytes, 0);
+if (how === "durable") h.syncSync();
+else await h.flush();
+console.log("flushed");
+// Keep writing past the flushed data until killed.
+let n = 0;
+for (;;) {
+  h.writeSync(new Uint8Array([n++ & 255]), size - 1);
+  await new Promise((r) => setTimeout(r, 1));
+}
+`;
+
+for (const how of ["write", "view", "durable"]) {
+  Deno.test(`a writer killed with SIGKILL after flush (${how}) leaves its data for a fresh process`, async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/data.bin`;
+      const child = spawn(WRITER, [path, how]);
+      await waitForLine(child, "flushed");
+      child.kill("SIGKILL");
+      const status = await child.status;
+      await child.stderr.cancel();
+      assert.equal(status.signal, "SIGKILL");
+      const expected = new Uint8Array(64 * PAGE).map((_, i) =>
+        (i * 7 + 3) % 251
+      );
+      const got = readMapped(path);
+      assert.equal(got.length, expected.length);
+      // The last byte was being rewritten until the kill.
+      assert.deepEqual(got.subarray(0, -1), expected.subarray(0, -1));
+      // And a plain read (not a mapping) sees the same bytes.
+      assert.deepEqual(
+        (await Deno.readFile(path)).subarray(0, -1),
+        expected.subarray(0, -1),
+      );
+    });
+  });
+}
+
+/**
+ * Writer `k` of `n` writes every chunk `c` with `c % n === k`, `rounds`
+ * times, alternating native writes and writes through a view, then flushes.
+ */
+const STRIPES = `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+export async function stripes(path, k, n, chunk, rounds) {
+  const h = mmap.openWriteSync(path);
+  const view = h.view();
+  const chunks = Math.floor(h.len / chunk);
+  for (let r = 0; r < rounds; r++) {
+    for (let c = k; c < chunks; c += n) {
+      const bytes = new Uint8Array(chunk).fill((c * 13 + r) % 256);
+      if ((c + r) % 2 === 0) h.writeSync(bytes, c * chunk);
+      else view.set(bytes, c * chunk);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await h.flush();
+  h.close();
+}
+if (import.meta.main) {
+  const [path, k, n, chunk, rounds] = Deno.args;
+  await stripes(path, +k, +n, +chunk, +rounds);
+  console.log("done");
+}
+`;
+
+/** What the file holds after `rounds` rounds of every stripe. */
+function expectedStripes(size: number, chunk: number, rounds: number) {
+  const bytes = new Uint8Array(size);
+  for (let c = 0; c < size / chunk; c++) {
+    bytes.fill((c * 13 + rounds - 1) % 256, c * chunk, (c + 1) * chunk);
+  }
+  return bytes;
+}
+
+Deno.test("two processes writing disjoint ranges of one shared file lose nothing", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/shared.bin`;
+    const size = 256 * PAGE;
+    const chunk = 100; // not page aligned: stripes share pages
+    const rounds = 40;
+    await Deno.writeFile(path, new Uint8Array(size));
+    const children = [0, 1].map((k) =>
+      spawn(STRIPES, [path, String(k), "2", String(chunk), String(rounds)])
+    );
+    const outputs = await Promise.all(children.map((c) => c.output()));
+    for (const out of outputs) {
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+    const size2 = Math.floor(size / chunk) * chunk;
+    const got = readMapped(path);
+    assert.deepEqual(
+      got.subarray(0, size2),
+      expectedStripes(size2, chunk, rounds),
+    );
+  });
+});
+
+Deno.test("Workers writing disjoint ranges of one shared file lose nothing", async () => {
+  // In a subprocess: `deno run` starts Workers without type-checking them.
+  await withTempDir(async (dir) => {
+    const path = `${dir}/shared.bin`;
+    const size = 128 * PAGE;
+    const chunk = 64;
+    const rounds = 20;
+    const n = 4;
+    await Deno.writeFile(path, pattern(size));
+    const module = `${dir}/stripes.js`;
+    await Deno.writeTextFile(module, STRIPES);
+    const main = `
+      const [module, path, n, chunk, rounds] = Deno.args;
+      const source = \`
+        import { stripes } from \${JSON.stringify(new URL("file://" + module).href)};
+        self.onmessage = async (e) => {
+          const { path, k, n, chunk, rounds } = e.data;
+          await stripes(path, k, n, chunk, rounds);
+          self.postMessage("done");
+        };\`;
+      const url = "data:application/javascript;base64," + btoa(source);
+      const workers = Array.from({ length: +n }, () => new Worker(url, { type: "module" }));
+      await Promise.all(workers.map((worker, k) => new Promise((resolve, reject) => {
+        worker.onmessage = resolve;
+        worker.onerror = (e) => reject(e.message);
+        worker.postMessage({ path, k, n: +n, chunk: +chunk, rounds: +rounds });
+      })));
+      for (const worker of workers) worker.terminate();
+      console.log("done");
+    `;
+    const out = await spawn(main, [
+      module,
+      path,
+      String(n),
+      String(chunk),
+      String(rounds),
+    ]).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "done");
+    assert.deepEqual(readMapped(path), expectedStripes(size, chunk, rounds));
+  });
+});
