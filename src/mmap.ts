@@ -1807,11 +1807,16 @@ function sharedName(name: unknown, call: string): string {
       `mmap ${call}: name must be a string: received ${describe(name)}`,
     );
   }
-  if (name === "" || name.includes("/") || name.includes("\0")) {
+  // "." and ".." would name /dev/shm and /dev (glibc's shm_open refuses
+  // them too).
+  if (
+    name === "" || name === "." || name === ".." || name.includes("/") ||
+    name.includes("\0")
+  ) {
     throw new TypeError(
       `mmap ${call} ${
         JSON.stringify(name)
-      }: name must be non-empty, without "/" or NUL`,
+      }: name must be non-empty, not "." or "..", without "/" or NUL`,
     );
   }
   // POSIX shared memory lives in /dev/shm on Linux, so Deno's path

@@ -998,3 +998,168 @@ Deno.test("fuzz: openAnonymous and openWriteWithSize reject hostile sizes", asyn
     );
   });
 });
+
+/** A shared memory name: mostly fresh and valid, often hostile. */
+const sharedName = fc.oneof(
+  { weight: 6, arbitrary: fc.constant("fresh") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<unknown>(
+      "",
+      "/",
+      "a/b",
+      "a\0b",
+      ".",
+      "..",
+      "x".repeat(300),
+      null,
+      42,
+      {},
+    ),
+  },
+);
+
+Deno.test({
+  name:
+    "fuzz: openShared with hostile names and options maps the model's bytes or throws, leaving nothing behind",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await fc.assert(
+      fc.asyncProperty(
+        sharedName,
+        fc.oneof(
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom<unknown>(undefined, null, 1),
+          },
+          {
+            weight: 6,
+            arbitrary: fc.record({
+              create: fc.oneof(fc.boolean(), fc.constantFrom<unknown>(1)),
+              exclusive: fc.oneof(fc.boolean(), fc.constantFrom<unknown>("x")),
+              size: fc.oneof(
+                { weight: 4, arbitrary: fc.integer({ min: 0, max: MAX_FILE }) },
+                { weight: 1, arbitrary: index },
+              ),
+            }, { requiredKeys: [] }),
+          },
+        ),
+        fc.integer({ min: 0, max: MAX_FILE }),
+        async (nameSpec, options, existing) => {
+          const fresh = nameSpec === "fresh";
+          const name = fresh ? `mmapfz${crypto.randomUUID()}` : nameSpec;
+          // Half of the fresh names exist already, with `existing` bytes.
+          const exists = fresh && existing % 2 === 0;
+          if (exists) {
+            mmap.openSharedSync(name as string, {
+              create: true,
+              size: existing || 1,
+            })
+              .close();
+          }
+          const before = exists ? existing || 1 : 0;
+          const errors: ErrorClass[] = [];
+          let expectedLen = -1;
+          if (typeof name !== "string") errors.push(TypeError);
+          else if (
+            name === "" || name === "." || name === ".." ||
+            name.includes("/") || name.includes("\0")
+          ) {
+            errors.push(TypeError);
+          } else if (
+            options !== undefined &&
+            (typeof options !== "object" || options === null)
+          ) errors.push(TypeError);
+          else {
+            const o = (options ?? {}) as Record<string, unknown>;
+            const size = o.size === undefined ? 0 : check(o.size);
+            if (!flagOk(o.create) || !flagOk(o.exclusive)) {
+              errors.push(TypeError);
+            }
+            if (typeof size === "function") errors.push(size);
+            if (o.exclusive === true && o.create !== true) {
+              errors.push(TypeError);
+            }
+            if (o.create === true && size === 0) errors.push(TypeError);
+            if (errors.length === 0) {
+              if (!fresh) {
+                // Over-long names: the OS refuses them.
+                errors.push(
+                  Deno.errors.IsADirectory,
+                  Deno.errors.NotFound,
+                  MmapError,
+                );
+                if (o.create === true) {
+                  errors.push(Deno.errors.PermissionDenied);
+                }
+              } else if (!exists && o.create !== true) {
+                errors.push(Deno.errors.NotFound);
+              } else if (exists && o.exclusive === true) {
+                errors.push(Deno.errors.AlreadyExists);
+              } else if ((size as number) > 2 ** 40) {
+                // Sparse on tmpfs: it may map, or the system refuses it.
+                errors.push(MmapError, RangeError);
+                expectedLen = Math.max(before, size as number);
+              } else expectedLen = Math.max(before, size as number);
+            }
+          }
+          const huge = expectedLen > 2 ** 40;
+          try {
+            const what = `openShared(${
+              JSON.stringify(String(name)).slice(0, 40)
+            }, ${
+              JSON.stringify(options, (_, v) =>
+                typeof v === "bigint" ? `${v}n` : v)
+            }) existing ${exists ? before : "none"}`;
+            const call = () =>
+              mmap.openSharedSync(
+                name as string,
+                options as mmap.SharedOptions,
+              );
+            // A huge size may map (sparse on tmpfs) or be refused.
+            let result: { ok: boolean; value?: unknown };
+            if (huge) {
+              try {
+                result = { ok: true, value: call() };
+              } catch (error) {
+                assert.ok(
+                  errors.some((C) => error instanceof C),
+                  `${what}: ${error}`,
+                );
+                result = { ok: false };
+              }
+            } else result = await expectOutcome(what, errors, call);
+            if (result.ok) {
+              const h = result.value as mmap.Mmap;
+              assert.equal(h.len, expectedLen);
+              if (!exists && !huge) {
+                const bytes = new Uint8Array(h.len);
+                h.readSync(bytes, 0);
+                assert.ok(
+                  bytes.every((b) => b === 0),
+                  "fresh shared memory is not zero",
+                );
+              }
+              h.close();
+            } else if (fresh && !exists) {
+              // A refused create leaves no shared memory behind.
+              await assert.rejects(
+                () => mmap.openShared(name as string),
+                Deno.errors.NotFound,
+              );
+            }
+          } finally {
+            if (fresh) {
+              try {
+                mmap.unlinkSharedSync(name as string);
+              } catch {
+                // Not created.
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: OPEN_RUNS },
+    );
+  },
+});

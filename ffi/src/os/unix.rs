@@ -501,7 +501,27 @@ fn shm_file(name: &str, create: bool, exclusive: bool) -> Result<File> {
 
 /// Opens or creates named shared memory and maps it read-write.
 pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(usize, usize)> {
-    let file = shm_file(name, create, exclusive)?;
+    // Create exclusively first, so that a failure below (a size the system
+    // refuses) removes only what this call made and leaves nothing behind.
+    let (file, created) = match shm_file(name, create, create) {
+        Ok(file) => (file, create),
+        Err(failure) if create && !exclusive && failure.detail.os_code == EEXIST => {
+            (shm_file(name, false, false)?, false)
+        }
+        Err(failure) => return Err(failure),
+    };
+    let mapped = shm_size_and_map(&file, size);
+    if mapped.is_err() && created {
+        let _ = shm_unlink(name);
+    }
+    mapped
+}
+
+/// `errno` for an existing name (<errno.h>; 17 on Linux and macOS).
+const EEXIST: i32 = 17;
+
+/// Grows shared memory to at least `size` bytes and maps it read-write.
+fn shm_size_and_map(file: &File, size: u64) -> Result<(usize, usize)> {
     let mut len = file
         .metadata()
         .map_err(|err| Failure::os("fstat", err))?
@@ -526,7 +546,7 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
         populate: false,
     };
     // SAFETY: len is non-zero; offset 0 is aligned.
-    let addr = unsafe { map(Some(&file), 0, len, access)? };
+    let addr = unsafe { map(Some(file), 0, len, access)? };
     Ok((addr, len))
 }
 
