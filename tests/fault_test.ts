@@ -348,3 +348,73 @@ report(r);
     assert.deepEqual(r, { b: "UnexpectedEof", a: "ok:true" });
   },
 });
+
+Deno.test({
+  name:
+    "truncation under a window mapped at an unaligned offset: zeros and UnexpectedEof past the cut",
+  ignore: !unix,
+  async fn() {
+    const r = result(
+      await scenario(`
+const offset = 3 * PAGE + 5;
+const m = mmap.openSync(path, { offset, length: 8 * PAGE });
+const view = m.view();
+truncate(6 * PAGE, "other");
+const dst = new Uint8Array(10);
+const r = {
+  first: view[0],
+  beforeCut: attempt(() => m.readSync(dst, 2 * PAGE)) + ":" + dst[0],
+  pastCut: attempt(() => m.readSync(dst, 4 * PAGE)),
+  viewPast: view[5 * PAGE],
+};
+m.close();
+report(r);
+`),
+    );
+    assert.deepEqual(r, {
+      first: 68,
+      beforeCut: "ok:70",
+      pastCut: "UnexpectedEof",
+      viewPast: 0,
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "named shared memory truncated by another process: UnexpectedEof and zeros, not a crash",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const name = `mmap_fault_${crypto.randomUUID()}`;
+    try {
+      const r = result(
+        await scenario(`
+const m = mmap.openSharedSync(${
+          JSON.stringify(name)
+        }, { create: true, size: 8 * PAGE });
+m.view().fill(9);
+const view = m.view();
+const r = new Deno.Command(Deno.execPath(), {
+  args: ["eval", \`Deno.truncateSync("/dev/shm/${name}", 4096)\`],
+}).outputSync();
+const dst = new Uint8Array(4);
+report({
+  truncated: r.success,
+  before: attempt(() => m.readSync(dst, 0)) + ":" + dst[0],
+  past: attempt(() => m.readSync(dst, 3 * PAGE)),
+  viewPast: view[5 * PAGE],
+});
+m.close();
+`),
+      );
+      assert.deepEqual(r, {
+        truncated: true,
+        before: "ok:9",
+        past: "UnexpectedEof",
+        viewPast: 0,
+      });
+    } finally {
+      await Deno.remove(`/dev/shm/${name}`).catch(() => {});
+    }
+  },
+});
