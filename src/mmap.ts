@@ -467,6 +467,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @throws {RangeError} When the range reaches past the mapping.
    * @throws {TypeError} When `mode` is not one of the three.
    * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.UnexpectedEof} When the file was truncated under
+   * the mapping and the range reaches the lost pages: what was written
+   * there never reaches the file (the rest of the range is flushed).
    */
   flushSync(
     offset: number | bigint = 0,
