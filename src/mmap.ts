@@ -653,6 +653,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    *
    * The view dies with the mapping: after {@linkcode Mmap.close} its length
    * is 0. While a view is reachable, its mapping is not garbage-collected.
+   * Do not transfer its buffer (`transfer()`, `structuredClone` or
+   * `postMessage` with a transfer list): the moved buffer escapes the
+   * handle. `close()` notices and leaves such a mapping in place; a handle
+   * dropped without `close()` cannot, and its mapping is unmapped under the
+   * moved buffer. Copy the bytes instead (`slice()`).
+   *
+   * If the file is truncated by someone else, reading past its new end gives
+   * zeros and writes there are lost (see {@linkcode Mmap.readSync}).
    *
    * @param offset First byte of the view.
    * @param length Bytes in the view; by default, to the end of the mapping.
