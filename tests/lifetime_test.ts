@@ -84,6 +84,20 @@ Deno.test("after close, every function throws BadResource and every view is empt
       ["mmap.writeSync", () => mmap.writeSync(h, dst)],
       ["mmap.flushSync", () => mmap.flushSync(h)],
       ["mmap.view", () => mmap.view(h)],
+      ["syncSync", () => h.syncSync()],
+      ["advise", () => h.advise("normal")],
+      ["residency", () => h.residency()],
+      ["lock", () => h.lock()],
+      ["unlock", () => h.unlock()],
+      ["resizeSync", () => h.resizeSync(10)],
+      ["stream", () => h.stream()],
+      ["mmap.syncSync", () => mmap.syncSync(h)],
+      ["mmap.advise", () => mmap.advise(h, "normal")],
+      ["mmap.residency", () => mmap.residency(h)],
+      ["mmap.lock", () => mmap.lock(h)],
+      ["mmap.unlock", () => mmap.unlock(h)],
+      ["mmap.resizeSync", () => mmap.resizeSync(h, 10)],
+      ["mmap.stream", () => mmap.stream(h)],
     ];
     for (const [name, call] of sync) {
       assert.throws(call, Deno.errors.BadResource, name);
@@ -95,6 +109,10 @@ Deno.test("after close, every function throws BadResource and every view is empt
       ["mmap.read", () => mmap.read(h, dst)],
       ["mmap.write", () => mmap.write(h, dst)],
       ["mmap.flush", () => mmap.flush(h)],
+      ["sync", () => h.sync()],
+      ["resize", () => h.resize(10)],
+      ["mmap.sync", () => mmap.sync(h)],
+      ["mmap.resize", () => mmap.resize(h, 10)],
     ];
     for (const [name, call] of async) {
       await assert.rejects(call, Deno.errors.BadResource, name);
@@ -217,5 +235,19 @@ report({
     untouched: 0,
     live: 1,
     mapped: linux ? 1 : -1,
+  });
+});
+
+Deno.test("resize refuses to move a mapping whose view buffer was transferred away", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/data.bin`;
+    await Deno.writeFile(path, pattern(8192));
+    const h = mmap.openSync(path, { write: true });
+    const moved = (h.view().buffer as ArrayBuffer).transfer();
+    assert.throws(() => h.resizeSync(3 * 8192), Deno.errors.Busy);
+    assert.equal(h.len, 8192);
+    assert.equal(new Uint8Array(moved)[100], 100);
+    h.close(); // leaves the mapping in place: `moved` still points at it
+    assert.equal(new Uint8Array(moved)[101], 101);
   });
 });
