@@ -1214,3 +1214,108 @@ Deno.test({
     }
   },
 });
+
+/** Path arguments: what they are, and what opening them must do. */
+const pathSpec = fc.constantFrom(
+  "file",
+  "fileUrl",
+  "missing",
+  "directory",
+  "empty",
+  "nul",
+  "httpUrl",
+  "number",
+  "null",
+  "object",
+  "tooLong",
+  "unicode",
+);
+
+Deno.test("fuzz: every open function with hostile paths opens the file or throws the predicted error", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/data.bin`;
+    await Deno.writeFile(file, new Uint8Array([1, 2, 3, 4]));
+    const unicode = `${dir}/dätä ✓.bin`;
+    await Deno.writeFile(unicode, new Uint8Array([1, 2, 3, 4]));
+    const paths: Record<string, [unknown, ErrorClass[]]> = {
+      file: [file, []],
+      fileUrl: [new URL(`file://${file}`), []],
+      unicode: [unicode, []],
+      missing: [`${dir}/missing/none.bin`, [Deno.errors.NotFound]],
+      directory: [dir, [Deno.errors.IsADirectory]],
+      empty: ["", [TypeError]],
+      nul: [`${dir}/a\0b`, [TypeError]],
+      httpUrl: [new URL("http://example.com/x"), [TypeError]],
+      number: [42, [TypeError]],
+      null: [null, [TypeError]],
+      object: [{ path: file }, [TypeError]],
+      tooLong: [`${dir}/${"x".repeat(300)}`, [
+        MmapError,
+        Deno.errors.InvalidData,
+      ]],
+    };
+    const before = await Deno.readFile(file);
+    await fc.assert(
+      fc.asyncProperty(
+        pathSpec,
+        fc.constantFrom(
+          "open",
+          "openSync",
+          "openWrite",
+          "openWriteSync",
+          "openWriteWithSize",
+          "openWriteWithSizeSync",
+        ),
+        async (spec, fn) => {
+          const [path, errors] = paths[spec];
+          const f =
+            (mmap as unknown as Record<string, (...a: unknown[]) => unknown>)[
+              fn
+            ];
+          // openWriteWithSize creates a missing file, but not its directory.
+          const result = await expectOutcome(
+            `${fn}(${spec})`,
+            errors,
+            () => f(path, fn.startsWith("openWriteWithSize") ? 4 : undefined),
+          );
+          if (result.ok) {
+            const h = result.value as mmap.Mmap;
+            assert.equal(h.len, 4);
+            const got = new Uint8Array(4);
+            h.readSync(got, 0);
+            assert.deepEqual(got, before);
+            h.close();
+          }
+        },
+      ),
+      { numRuns: OPEN_RUNS },
+    );
+    assert.deepEqual(await Deno.readFile(file), before);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(),
+      ["data.bin", "dätä ✓.bin"],
+      "an open with a bad path left a file behind",
+    );
+  });
+});
+
+Deno.test("fuzz: unlinkShared with hostile names throws the predicted error", async () => {
+  await fc.assert(
+    fc.asyncProperty(sharedName, async (nameSpec) => {
+      const name = nameSpec === "fresh"
+        ? `mmapfz${crypto.randomUUID()}`
+        : nameSpec;
+      const errors: ErrorClass[] = typeof name !== "string" ||
+          name === "" || name === "." || name === ".." || name.includes("/") ||
+          name.includes("\0")
+        ? [TypeError]
+        : [Deno.errors.NotFound, MmapError];
+      await expectOutcome(
+        `unlinkShared(${String(name).slice(0, 20)})`,
+        errors,
+        () => mmap.unlinkShared(name as string),
+      );
+    }),
+    { numRuns: OPEN_RUNS },
+  );
+});
