@@ -1853,7 +1853,9 @@ function sharedName(name: unknown, call: string): string {
   return name;
 }
 
-function sharedWith(symbols: Symbols, name: unknown, options: unknown): Mmap {
+// As for the open functions, names, options and permissions are checked
+// before the library is loaded.
+function sharedWith(name: unknown, options: unknown): (s: Symbols) => Mmap {
   const call = "openShared";
   const checked = sharedName(name, call);
   const where = `mmap ${call} "${checked}"`;
@@ -1876,6 +1878,17 @@ function sharedWith(symbols: Symbols, name: unknown, options: unknown): Mmap {
       `${where}: option "create" needs a "size" of at least 1`,
     );
   }
+  return (symbols) => sharedMapping(symbols, checked, create, exclusive, size);
+}
+
+function sharedMapping(
+  symbols: Symbols,
+  checked: string,
+  create: boolean,
+  exclusive: boolean,
+  size: number,
+): Mmap {
+  const call = "openShared";
   const bytes = encoder.encode(checked);
   const out = new BigUint64Array(3);
   const flags = (create ? ShmFlag.create : 0) |
@@ -1930,7 +1943,8 @@ export async function openShared(
   name: string,
   options?: SharedOptions,
 ): Promise<Mmap> {
-  return sharedWith(await library(), name, options);
+  const mapping = sharedWith(name, options);
+  return mapping(await library());
 }
 
 /**
@@ -1954,12 +1968,16 @@ export async function openShared(
  * ```
  */
 export function openSharedSync(name: string, options?: SharedOptions): Mmap {
-  return sharedWith(librarySync(), name, options);
+  return sharedWith(name, options)(librarySync());
 }
 
-function unlinkWith(symbols: Symbols, name: unknown): void {
+function unlinkWith(name: unknown): (s: Symbols) => void {
+  const checked = sharedName(name, "unlinkShared");
+  return (symbols) => unlinkName(symbols, checked);
+}
+
+function unlinkName(symbols: Symbols, checked: string): void {
   const call = "unlinkShared";
-  const checked = sharedName(name, call);
   const bytes = encoder.encode(checked);
   const status = symbols.mmap_shm_unlink(bytes, bytes.length);
   if (status !== 0) throw nativeError(symbols, status, call, checked);
@@ -1987,7 +2005,8 @@ function unlinkWith(symbols: Symbols, name: unknown): void {
  * ```
  */
 export async function unlinkShared(name: string): Promise<void> {
-  unlinkWith(await library(), name);
+  const unlink = unlinkWith(name);
+  unlink(await library());
 }
 
 /**
@@ -2007,7 +2026,7 @@ export async function unlinkShared(name: string): Promise<void> {
  * ```
  */
 export function unlinkSharedSync(name: string): void {
-  unlinkWith(librarySync(), name);
+  unlinkWith(name)(librarySync());
 }
 
 /**

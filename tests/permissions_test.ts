@@ -227,3 +227,48 @@ Deno.test("without --allow-ffi the library is not loaded: NotCapable", async () 
     assert.deepEqual(r, { open: "NotCapable", openSync: "NotCapable" });
   });
 });
+
+Deno.test({
+  name:
+    "named shared memory needs read and write permission for its /dev/shm path",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await withTempDir(async (base) => {
+      const name = `mmap_perm_${crypto.randomUUID()}`;
+      const calls = {
+        create: `mmap.openSharedSync(${
+          JSON.stringify(name)
+        }, { create: true, size: 8 }).close()`,
+        unlink: `mmap.unlinkSharedSync(${JSON.stringify(name)})`,
+      };
+      try {
+        const readOnly = await tryAll(
+          base,
+          ["--allow-ffi", "--allow-read"],
+          calls,
+        );
+        assert.deepEqual(readOnly, {
+          create: "NotCapable",
+          unlink: "NotCapable",
+        });
+        const elsewhere = await tryAll(base, [
+          "--allow-ffi",
+          "--allow-read",
+          `--allow-write=${base}`,
+        ], calls);
+        assert.deepEqual(elsewhere, {
+          create: "NotCapable",
+          unlink: "NotCapable",
+        });
+        const allowed = await tryAll(base, [
+          "--allow-ffi",
+          "--allow-read",
+          `--allow-write=/dev/shm/${name}`,
+        ], calls);
+        assert.deepEqual(allowed, { create: "ok", unlink: "ok" });
+      } finally {
+        await Deno.remove(`/dev/shm/${name}`).catch(() => {});
+      }
+    });
+  },
+});
