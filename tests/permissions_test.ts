@@ -91,6 +91,10 @@ Deno.test("--allow-ffi without --allow-read: every open throws NotCapable and cr
       withSizeSync: `mmap.openWriteWithSizeSync(base + "/in/new.bin", 10)`,
       create:
         `mmap.openSync(base + "/in/new.bin", { write: true, create: true })`,
+      openShared:
+        `mmap.openSharedSync("mmap_perm_none", { create: true, size: 8 })`,
+      openSharedAsync: `await mmap.openShared("mmap_perm_none")`,
+      unlinkShared: `mmap.unlinkSharedSync("mmap_perm_none")`,
     });
     for (const [call, outcome] of Object.entries(r)) {
       assert.equal(outcome, "NotCapable", call);
