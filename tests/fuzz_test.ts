@@ -1218,16 +1218,6 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "fuzz: tally of calls made (printed with MMAP_SHOW_FIGURES=1)",
-  fn() {
-    if (Deno.env.get("MMAP_SHOW_FIGURES") === "1") {
-      // deno-lint-ignore no-console
-      console.log(JSON.stringify(tally));
-    }
-  },
-});
-
 /** Path arguments: what they are, and what opening them must do. */
 const pathSpec = fc.constantFrom(
   "file",
@@ -1331,4 +1321,14 @@ Deno.test("fuzz: unlinkShared with hostile names throws the predicted error", as
     }),
     { numRuns: OPEN_RUNS },
   );
+});
+
+Deno.test({
+  name: "fuzz: tally of calls made (printed with MMAP_SHOW_FIGURES=1)",
+  fn() {
+    if (Deno.env.get("MMAP_SHOW_FIGURES") === "1") {
+      // deno-lint-ignore no-console
+      console.log(JSON.stringify(tally));
+    }
+  },
 });
