@@ -33,7 +33,11 @@
 //! (as without the guard); once truncated, a mapping stays lost even if the
 //! file grows again (map it again to see the new bytes). Bytes past the new
 //! end of file inside its last page read as zeros without any fault (the
-//! kernel zero-fills that page), so they cannot be told apart.
+//! kernel zero-fills that page), so they cannot be told apart. A page that
+//! cannot be read because of an I/O error raises the same SIGBUS and is
+//! handled the same way. While `resize` has exclusive use of a mapping it is
+//! hidden from the handler (only a raw `ptr` used on another thread could
+//! fault then).
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
