@@ -1744,8 +1744,9 @@ function anonymousWith(symbols: Symbols, size: unknown): Mmap {
  * Maps `size` bytes of zeroed memory backed by no file: a large buffer
  * outside the V8 heap, released on close (or after garbage collection).
  * Reach it through {@linkcode Mmap.view}, or copy with `readSync` and
- * `writeSync`; {@linkcode resize} changes its size. Needs only
- * `--allow-ffi`.
+ * `writeSync`; {@linkcode resize} changes its size. Needs `--allow-ffi` and
+ * no file permission beyond what finding the native library takes (read
+ * access to it, see the README's loader section).
  *
  * @param size Bytes to map.
  * @returns The mapping (`kind` `"anonymous"`, `path` `""`).
