@@ -65,10 +65,14 @@ export function byteAt(position: number): number {
 
 /**
  * Makes sure `DATA_DIR/name` holds `size` bytes of the data pattern,
- * writing it only when missing or of the wrong size, then reads it once so
- * that it is in the page cache. Returns its path.
+ * writing it only when missing or of the wrong size (in `step`-byte writes),
+ * then reads it once so that it is in the page cache. Returns its path.
+ *
+ * The write size matters on filesystems with large folios (ext4 since Linux
+ * 6.16): it decides the size of the page-cache folios, and a rewrite through
+ * a mapping takes one write fault per folio-sized piece after each flush.
  */
-export function dataFile(name: string, size: number): string {
+export function dataFile(name: string, size: number, step = 16 * MiB): string {
   Deno.mkdirSync(DATA_DIR, { recursive: true });
   const path = `${DATA_DIR}/${name}`;
   let existing = -1;
@@ -77,7 +81,7 @@ export function dataFile(name: string, size: number): string {
   } catch {
     // Missing: written below.
   }
-  const block = new Uint8Array(Math.min(size, 16 * MiB));
+  const block = new Uint8Array(Math.min(size, step));
   if (existing !== size) {
     const tmp = `${path}.tmp`;
     using file = Deno.openSync(tmp, {

@@ -47,15 +47,15 @@ export interface Workload {
   dispose(): void;
 }
 
-/** Names shared by every group, so the report can line them up. */
-export const NAMES = {
-  fsFile: "Deno.FsFile",
-  nodeFs: "node:fs",
-  readFile: "Deno.readFile",
-  awaitCall: "await read()/write() (seed API)",
-  sync: "readSync()/writeSync()",
+/** Names of the read alternatives, the same in every read group. */
+export const READ = {
+  fsFile: "Deno.FsFile seek+readSync",
+  nodeFs: "node:fs readSync at position",
+  readFile: "Deno.readFile (new buffer)",
+  awaitCall: "await read() (seed API)",
+  sync: "readSync()",
   view: "view() subarray+set",
-  memory: "in-memory Uint8Array.set (ceiling)",
+  memory: "in-memory Uint8Array.set",
 } as const;
 
 /**
@@ -88,7 +88,7 @@ export function randomReads(
     ops: batch,
     alternatives: [
       {
-        name: NAMES.fsFile,
+        name: READ.fsFile,
         baseline: true,
         fn() {
           for (let k = 0; k < batch; k++) {
@@ -100,7 +100,7 @@ export function randomReads(
         out: () => dFile,
       },
       {
-        name: NAMES.nodeFs,
+        name: READ.nodeFs,
         fn() {
           for (let k = 0; k < batch; k++) {
             fsRead(fd, dNode, 0, len, offsets[iNode]);
@@ -110,7 +110,7 @@ export function randomReads(
         out: () => dNode,
       },
       {
-        name: NAMES.awaitCall,
+        name: READ.awaitCall,
         async fn() {
           for (let k = 0; k < batch; k++) {
             await read(h, dAwait, offsets[iAwait]);
@@ -120,7 +120,7 @@ export function randomReads(
         out: () => dAwait,
       },
       {
-        name: NAMES.sync,
+        name: READ.sync,
         fn() {
           for (let k = 0; k < batch; k++) {
             readSync(h, dSync, offsets[iSync]);
@@ -130,7 +130,7 @@ export function randomReads(
         out: () => dSync,
       },
       {
-        name: NAMES.view,
+        name: READ.view,
         fn() {
           for (let k = 0; k < batch; k++) {
             const o = offsets[iView];
@@ -141,7 +141,7 @@ export function randomReads(
         out: () => dView,
       },
       {
-        name: NAMES.memory,
+        name: READ.memory,
         fn() {
           for (let k = 0; k < batch; k++) {
             const o = offsets[iMem];
@@ -178,7 +178,7 @@ export function sequentialRead(path: string, size: number): Workload {
     ops: 1,
     alternatives: [
       {
-        name: NAMES.fsFile,
+        name: READ.fsFile,
         baseline: true,
         fn() {
           file.seekSync(0, start);
@@ -192,7 +192,7 @@ export function sequentialRead(path: string, size: number): Workload {
         out: () => dFile,
       },
       {
-        name: NAMES.nodeFs,
+        name: READ.nodeFs,
         fn() {
           let done = 0;
           while (done < size) {
@@ -205,35 +205,35 @@ export function sequentialRead(path: string, size: number): Workload {
       },
       {
         // Allocates a new buffer per call (no preallocated destination).
-        name: NAMES.readFile,
+        name: READ.readFile,
         async fn() {
           fromReadFile = await Deno.readFile(path);
         },
         out: () => fromReadFile,
       },
       {
-        name: NAMES.awaitCall,
+        name: READ.awaitCall,
         async fn() {
           await read(h, dAwait, 0);
         },
         out: () => dAwait,
       },
       {
-        name: NAMES.sync,
+        name: READ.sync,
         fn() {
           readSync(h, dSync, 0);
         },
         out: () => dSync,
       },
       {
-        name: NAMES.view,
+        name: READ.view,
         fn() {
           dView.set(whole);
         },
         out: () => dView,
       },
       {
-        name: NAMES.memory,
+        name: READ.memory,
         fn() {
           dMem.set(memory);
         },
@@ -267,7 +267,12 @@ export function expectedWrite(size: number, chunk: Uint8Array): Uint8Array {
  * Rewrites all of `path` (`size` bytes, already in the page cache) in
  * `chunk`-byte pieces, then writes it back to the disk.
  */
-export function rewrite(path: string, size: number, chunk: number): Workload {
+export function rewrite(
+  path: string,
+  size: number,
+  chunk: number,
+  made = "",
+): Workload {
   const data = writeChunk(chunk);
   const last = data.subarray(0, size % chunk);
   const full = size - (size % chunk);
@@ -278,12 +283,12 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
   const memory = new Uint8Array(size).fill(1);
   const start = Deno.SeekMode.Start;
   return {
-    group: `rewrite ${label(size)} + flush (page cache)`,
+    group: `rewrite ${label(size)} + flush (page cache${made})`,
     bytes: size,
     ops: Math.ceil(size / chunk),
     alternatives: [
       {
-        name: `${NAMES.fsFile} writeSync + syncSync`,
+        name: "Deno.FsFile writeSync + syncSync",
         baseline: true,
         fn() {
           file.seekSync(0, start);
@@ -293,7 +298,7 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `${NAMES.nodeFs} writeSync + fsyncSync`,
+        name: "node:fs writeSync at position + fsyncSync",
         fn() {
           for (let at = 0; at < full; at += chunk) {
             fsWrite(fd, data, 0, chunk, at);
@@ -304,7 +309,7 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
       },
       {
         // The seed README's loop: BigInt offsets, one await per chunk.
-        name: `${NAMES.awaitCall} + await flush()`,
+        name: "await write() + await flush() (seed API)",
         async fn() {
           const step = BigInt(chunk);
           const end = BigInt(full);
@@ -314,7 +319,7 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `${NAMES.sync} + flushSync()`,
+        name: "writeSync() + flushSync()",
         fn() {
           for (let at = 0; at < full; at += chunk) writeSync(h, data, at);
           writeSync(h, last, full);
@@ -322,7 +327,7 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `${NAMES.view} + flushSync()`,
+        name: "view().set + flushSync()",
         fn() {
           for (let at = 0; at < full; at += chunk) whole.set(data, at);
           whole.set(last, full);
@@ -330,7 +335,7 @@ export function rewrite(path: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: NAMES.memory,
+        name: "in-memory Uint8Array.set (no flush)",
         fn() {
           for (let at = 0; at < full; at += chunk) memory.set(data, at);
           memory.set(last, full);
@@ -368,7 +373,7 @@ export function freshWrite(dir: string, size: number, chunk: number): Workload {
     ops: Math.ceil(size / chunk),
     alternatives: [
       {
-        name: `${NAMES.fsFile} writeSync + syncSync`,
+        name: "Deno.FsFile create + writeSync + syncSync",
         baseline: true,
         fn(b) {
           clear();
@@ -382,7 +387,7 @@ export function freshWrite(dir: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `${NAMES.nodeFs} writeSync + fsyncSync`,
+        name: "node:fs create + writeSync + fsyncSync",
         fn(b) {
           clear();
           b.start();
@@ -397,7 +402,7 @@ export function freshWrite(dir: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `openWriteWithSize + ${NAMES.awaitCall} + flush`,
+        name: "openWriteWithSize + await write() + flush (seed API)",
         async fn(b) {
           clear();
           b.start();
@@ -410,7 +415,7 @@ export function freshWrite(dir: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `openWriteWithSizeSync + ${NAMES.sync} + flushSync`,
+        name: "openWriteWithSizeSync + writeSync() + flushSync()",
         fn(b) {
           clear();
           b.start();
@@ -423,7 +428,7 @@ export function freshWrite(dir: string, size: number, chunk: number): Workload {
         },
       },
       {
-        name: `openSync({ populate }) + ${NAMES.sync} + flushSync`,
+        name: "openSync({ size, populate }) + writeSync() + flushSync()",
         fn(b) {
           clear();
           b.start();

@@ -1,0 +1,568 @@
+// Runs the benchmark suite (`deno bench --json bench/`) several times, plus
+// the C reference for the write workloads (bench/c/write_256.c, with gcc when
+// available), and writes bench/RESULTS.md (tables, targets, machine) and
+// bench/results.svg (a bar chart drawn here). Prints the tables.
+//
+//   deno task bench:report [--runs 3] [--filter text] [--no-c]
+
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "3" },
+    filter: { type: "string" },
+    "no-c": { type: "boolean", default: false },
+    out: { type: "string" },
+  },
+});
+
+const root = new URL("..", import.meta.url);
+const benchDir = new URL("bench/", root);
+const dataDir = new URL("bench/.data/", root);
+const outDir = values.out !== undefined
+  ? new URL(`${values.out.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
+  : benchDir;
+const runs = Math.max(1, Number(values.runs));
+
+// ---------------------------------------------------------------- running
+
+interface BenchStats {
+  n: number;
+  min: number;
+  max: number;
+  avg: number;
+  p75: number;
+  p99: number;
+}
+
+interface BenchJson {
+  runtime: string;
+  cpu: string;
+  benches: {
+    origin: string;
+    group: string | null;
+    name: string;
+    baseline: boolean;
+    results: ({ ok: BenchStats } | { failed: unknown })[];
+  }[];
+}
+
+const decoder = new TextDecoder();
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(cmd, {
+    args,
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (exit ${code}):\n${
+        decoder.decode(stderr)
+      }`,
+    );
+  }
+  return decoder.decode(stdout);
+}
+
+function loadAverage(): string {
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+}
+
+/** Output of a command, or "" when it fails (reading /proc needs -A). */
+async function tryRun(cmd: string, args: string[]): Promise<string> {
+  try {
+    return await run(cmd, args);
+  } catch {
+    return "";
+  }
+}
+
+const loads: string[] = [];
+const suiteRuns: BenchJson[] = [];
+for (let i = 0; i < runs; i++) {
+  loads.push(loadAverage());
+  log(`suite run ${i + 1}/${runs} (load average ${loads.at(-1)})`);
+  const args = [
+    "bench",
+    "--json",
+    "--allow-ffi",
+    "--unstable-ffi",
+    "--allow-read",
+    "--allow-write",
+  ];
+  if (values.filter !== undefined) args.push("--filter", values.filter);
+  args.push("bench/");
+  suiteRuns.push(JSON.parse(await run(Deno.execPath(), args)));
+}
+loads.push(loadAverage());
+
+interface CResult {
+  case: string;
+  copy: number[];
+  flush: number[];
+}
+
+async function cReference(): Promise<CResult[] | string> {
+  if (values["no-c"]) return "skipped (--no-c)";
+  if (Deno.build.os !== "linux") return "skipped: Linux only";
+  const binary = new URL("write_256", dataDir).pathname;
+  await Deno.mkdir(dataDir, { recursive: true });
+  try {
+    await run("gcc", [
+      "-O2",
+      "-o",
+      binary,
+      new URL("c/write_256.c", benchDir).pathname,
+    ]);
+  } catch (error) {
+    return `skipped: gcc failed or is missing (${(error as Error).message})`;
+  }
+  log("C reference (bench/c/write_256.c)");
+  const text = await run(binary, [dataDir.pathname, String(Math.max(3, runs))]);
+  const byCase = new Map<string, CResult>();
+  for (const line of text.trim().split("\n")) {
+    const row = JSON.parse(line);
+    const entry = byCase.get(row.case) ??
+      { case: row.case, copy: [], flush: [] };
+    entry.copy.push(row.copy_ms);
+    entry.flush.push(row.flush_ms);
+    byCase.set(row.case, entry);
+  }
+  return [...byCase.values()];
+}
+const cResults = await cReference();
+
+// ---------------------------------------------------------------- numbers
+
+/** Bytes and operations per iteration, by group (see bench/_workloads.ts). */
+function perIteration(group: string): { bytes: number; ops: number } {
+  const size = (text: string) => {
+    const [n, unit] = text.split(" ");
+    const scale: Record<string, number> = {
+      B: 1,
+      KiB: 1024,
+      MiB: 1024 ** 2,
+      GiB: 1024 ** 3,
+    };
+    return Number(n) * scale[unit];
+  };
+  let m = group.match(/^random (\d+ \w+) read/);
+  if (m) {
+    const len = size(m[1]);
+    const ops = { 64: 1024, 4096: 256, 65536: 16 }[len] ?? 1;
+    return { bytes: len * ops, ops };
+  }
+  m = group.match(/^(?:sequential|rewrite|write) (\d+ \w+)/);
+  if (m) return { bytes: size(m[1]), ops: 1 };
+  return { bytes: 0, ops: 1 };
+}
+
+interface Row {
+  group: string;
+  name: string;
+  baseline: boolean;
+  /** Mean time per iteration in each run, ns. */
+  means: number[];
+  /** Speed relative to the group's baseline in each run (>1 is faster). */
+  speedups: number[];
+}
+
+const rows: Row[] = [];
+const rowOf = new Map<string, Row>();
+for (const suite of suiteRuns) {
+  const baselines = new Map<string, number>();
+  for (const bench of suite.benches) {
+    const result = bench.results[0];
+    if (bench.baseline && result && "ok" in result) {
+      baselines.set(bench.group ?? "", result.ok.avg);
+    }
+  }
+  for (const bench of suite.benches) {
+    const result = bench.results[0];
+    if (!result || !("ok" in result)) continue;
+    const group = bench.group ?? "";
+    const key = `${group}\u0000${bench.name}`;
+    let row = rowOf.get(key);
+    if (row === undefined) {
+      row = {
+        group,
+        name: bench.name,
+        baseline: bench.baseline,
+        means: [],
+        speedups: [],
+      };
+      rowOf.set(key, row);
+      rows.push(row);
+    }
+    row.means.push(result.ok.avg);
+    const base = baselines.get(group);
+    if (base !== undefined) row.speedups.push(base / result.ok.avg);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Spread of a set of runs: (max - min) / median, in percent. */
+function spread(xs: number[]): number {
+  return (Math.max(...xs) - Math.min(...xs)) / median(xs) * 100;
+}
+
+function time(ns: number): string {
+  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)} ms`;
+  return `${(ns / 1e9).toFixed(2)} s`;
+}
+
+function ratio(x: number): string {
+  return x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
+}
+
+const groups = [...new Set(rows.map((r) => r.group))];
+
+function groupTable(group: string): string {
+  const { bytes, ops } = perIteration(group);
+  const lines = [
+    `| alternative | per ${
+      ops > 1 ? "read" : "iteration"
+    } (median) | mean | spread | ${bytes ? "GB/s | " : ""}speed vs baseline |`,
+    `|---|---:|---:|---:|${bytes ? "---:|" : ""}---:|`,
+  ];
+  for (const row of rows.filter((r) => r.group === group)) {
+    const med = median(row.means) / ops;
+    const cells = [
+      row.baseline ? `**${row.name}** (baseline)` : row.name,
+      time(med),
+      time(mean(row.means) / ops),
+      `${spread(row.means).toFixed(0)}%`,
+    ];
+    if (bytes) cells.push((bytes / median(row.means)).toFixed(2));
+    cells.push(row.speedups.length ? ratio(median(row.speedups)) : "n/a");
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- targets
+
+function find(group: RegExp, name: string): Row | undefined {
+  return rows.find((r) => group.test(r.group) && r.name === name);
+}
+
+interface Target {
+  what: string;
+  goal: string;
+  /** Per-run values of the measured quantity. */
+  values: number[] | undefined;
+  pass: (x: number) => boolean;
+  show: (x: number) => string;
+}
+
+function perRun(
+  a: Row | undefined,
+  b: Row | undefined,
+  f: (a: number, b: number) => number,
+): number[] | undefined {
+  if (!a || !b) return undefined;
+  return a.means.map((x, i) => f(x, b.means[i]));
+}
+
+const rnd64 = /^random 64 B read/;
+const fsRead = "Deno.FsFile seek+readSync";
+const targets: Target[] = [
+  {
+    what: "random 64 B: `readSync()` vs `Deno.FsFile` seek+read",
+    goal: "≥ 8× faster",
+    values: perRun(
+      find(rnd64, fsRead),
+      find(rnd64, "readSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 8,
+    show: (x) => `${ratio(x)} faster`,
+  },
+  {
+    what: "random 64 B: `await read()` per call vs `Deno.FsFile` seek+read",
+    goal: "≥ 3× faster",
+    values: perRun(
+      find(rnd64, fsRead),
+      find(rnd64, "await read() (seed API)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 3,
+    show: (x) => `${ratio(x)} faster`,
+  },
+  {
+    what: "random 64 B: `view()` subarray+set vs the same copy in memory",
+    goal: "≤ 1.5× the time",
+    values: perRun(
+      find(rnd64, "view() subarray+set"),
+      find(rnd64, "in-memory Uint8Array.set"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.5,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what: "sequential 256 MiB: `readSync()` bandwidth vs in-memory copy",
+    goal: "≥ 90%",
+    values: perRun(
+      find(/^sequential/, "in-memory Uint8Array.set"),
+      find(/^sequential/, "readSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 0.9,
+    show: (x) => `${(x * 100).toFixed(0)}%`,
+  },
+  {
+    what:
+      "rewrite 256 MiB + flush (page cache): `writeSync()` + `flushSync()` vs `Deno.FsFile` writeSync + syncSync",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(/^rewrite .*\(page cache\)$/, "Deno.FsFile writeSync + syncSync"),
+      find(/^rewrite .*\(page cache\)$/, "writeSync() + flushSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what: "… the same, file made in 65,000-byte writes (small folios)",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(/65,000-byte writes/, "Deno.FsFile writeSync + syncSync"),
+      find(/65,000-byte writes/, "writeSync() + flushSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "open+close 1 GiB: `openSync` + `closeSync` vs `Deno.openSync` + close",
+    goal: "≤ 3× the time",
+    values: perRun(
+      find(/^open\+close/, "openSync + closeSync"),
+      find(/^open\+close/, "Deno.openSync + close"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 3,
+    show: (x) => `${ratio(x)} the time`,
+  },
+];
+
+function targetTable(): string {
+  const lines = [
+    "| target | goal | median of runs | runs (min … max) | met |",
+    "|---|---|---:|---:|:---:|",
+  ];
+  for (const t of targets) {
+    if (!t.values) continue;
+    const med = median(t.values);
+    const lo = Math.min(...t.values), hi = Math.max(...t.values);
+    lines.push(
+      `| ${t.what} | ${t.goal} | ${t.show(med)} | ${t.show(lo)} … ${
+        t.show(hi)
+      } | ${t.pass(med) ? "yes" : "**no**"} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function cTable(): string {
+  if (typeof cResults === "string") return `C reference: ${cResults}.`;
+  const lines = [
+    "| C, 256 MiB in 65,000-byte chunks | copy (median) | flush (median) | total | GB/s | spread of totals |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of cResults) {
+    const totals = r.copy.map((c, i) => c + r.flush[i]);
+    const total = median(totals);
+    lines.push(
+      `| ${r.case} | ${median(r.copy).toFixed(1)} ms | ${
+        median(r.flush).toFixed(1)
+      } ms | ${total.toFixed(1)} ms | ${
+        (256 * 1024 ** 2 / (total * 1e6)).toFixed(2)
+      } | ${spread(totals).toFixed(0)}% |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- machine
+
+const cpuinfo = Deno.build.os === "linux"
+  ? await tryRun("cat", ["/proc/cpuinfo"])
+  : "";
+const fsType = Deno.build.os === "linux"
+  ? (await tryRun("stat", ["-f", "-c", "%T", dataDir.pathname])).trim()
+  : "";
+
+function machine(): Record<string, string> {
+  const model = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ??
+    suiteRuns[0]?.cpu ?? "unknown";
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length ||
+    navigator.hardwareConcurrency;
+  const mem = Deno.systemMemoryInfo().total;
+  const fs = fsType;
+  return {
+    CPU: `${model} (${cores} logical cores)`,
+    RAM: `${(mem / 1024 ** 3).toFixed(1)} GiB`,
+    OS: `${Deno.build.os} ${Deno.osRelease()}`,
+    "Data files": `bench/.data${fs ? ` on ${fs}` : ""}, in the page cache`,
+    Deno: `${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    Date: new Date().toISOString().replace(/\.\d+Z$/, " UTC").replace(
+      "T",
+      " ",
+    ),
+    Runs:
+      `${runs} runs of the whole suite; load average before each run and after the last: ${
+        loads.join(" / ")
+      }`,
+  };
+}
+
+// ---------------------------------------------------------------- chart
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
+    />/g,
+    "&gt;",
+  );
+}
+
+/** Horizontal bars of speed vs each group's baseline, on a log scale. */
+function chart(): string {
+  const width = 980, labelW = 400, barW = 420, rowH = 20, titleH = 30;
+  const lo = -4, hi = 4; // log2 range: 1/16× … 16×
+  const x = (speed: number) => {
+    const l = Math.min(hi, Math.max(lo, Math.log2(speed)));
+    return labelW + (l - lo) / (hi - lo) * barW;
+  };
+  const parts: string[] = [];
+  let y = 56;
+  for (const group of groups) {
+    parts.push(
+      `<text x="8" y="${y + 18}" class="group">${escapeXml(group)}</text>`,
+    );
+    y += titleH;
+    const { ops } = perIteration(group);
+    for (const row of rows.filter((r) => r.group === group)) {
+      const speed = row.speedups.length ? median(row.speedups) : 1;
+      const x1 = x(1), x2 = x(speed);
+      const color = row.baseline
+        ? "#9e9e9e"
+        : row.name.includes("in-memory")
+        ? "#b0bec5"
+        : /Deno\.|node:fs/.test(row.name)
+        ? "#ffb74d"
+        : "#1e88e5";
+      parts.push(
+        `<text x="${labelW - 8}" y="${
+          y + 14
+        }" class="label" text-anchor="end">${escapeXml(row.name)}</text>`,
+        `<rect x="${Math.min(x1, x2).toFixed(1)}" y="${y + 3}" width="${
+          Math.max(1, Math.abs(x2 - x1)).toFixed(1)
+        }" height="${rowH - 6}" fill="${color}"/>`,
+        `<text x="${labelW + barW + 8}" y="${y + 14}" class="value">${
+          ratio(speed)
+        }  ${time(median(row.means) / ops)}${ops > 1 ? "/read" : ""}</text>`,
+      );
+      y += rowH;
+    }
+    y += 8;
+  }
+  const axis: string[] = [];
+  for (let l = lo; l <= hi; l++) {
+    const xx = labelW + (l - lo) / (hi - lo) * barW;
+    axis.push(
+      `<line x1="${xx}" y1="48" x2="${xx}" y2="${y}" class="${
+        l === 0 ? "one" : "grid"
+      }"/>`,
+      `<text x="${xx}" y="44" class="tick" text-anchor="middle">${
+        l >= 0 ? 2 ** l : `1/${2 ** -l}`
+      }×</text>`,
+    );
+  }
+  const m = machine();
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${
+    y + 30
+  }" viewBox="0 0 ${width} ${y + 30}" font-family="sans-serif">
+<style>
+.group{font-size:14px;font-weight:bold}.label,.value{font-size:12px}
+.tick{font-size:11px;fill:#555}.grid{stroke:#e0e0e0}.one{stroke:#424242;stroke-width:1.5}
+.note{font-size:11px;fill:#555}
+</style>
+<rect width="100%" height="100%" fill="white"/>
+<text x="8" y="20" class="group">@riaskov/mmap: speed relative to each group's baseline (log scale; right is faster)</text>
+${axis.join("\n")}
+${parts.join("\n")}
+<text x="8" y="${y + 20}" class="note">${
+    escapeXml(`${m.CPU}, ${m.RAM}, Deno ${Deno.version.deno}, ${m.Date}`)
+  }; blue: this package, orange: Deno/Node file APIs, grey: baseline and in-memory copy</text>
+</svg>
+`;
+}
+
+// ---------------------------------------------------------------- output
+
+function markdown(): string {
+  const m = machine();
+  const out = [
+    "# Benchmark results",
+    "",
+    "Generated by `deno task bench:report` (scripts/bench_report.ts) from `deno bench --json bench/`; do not edit by hand.",
+    "",
+    ...Object.entries(m).map(([k, v]) => `- ${k}: ${v}`),
+    "",
+    "Each figure is the median over the runs of `deno bench`'s mean time per iteration; *mean* is the mean of those means, *spread* is (max − min) / median across runs, a measure of the noise. Random-read iterations are batches of reads at precomputed random offsets (1024 × 64 B, 256 × 4 KiB, 16 × 64 KiB) and are shown per read. *Speed vs baseline* is baseline time / time, the median of the per-run ratios (> 1 is faster).",
+    "",
+    "![Speed relative to each group's baseline](results.svg)",
+    "",
+    "## Targets",
+    "",
+    targetTable(),
+    "",
+  ];
+  for (const group of groups) {
+    out.push(`## ${group}`, "", groupTable(group), "");
+  }
+  out.push(
+    "## C reference for the write workloads",
+    "",
+    "bench/c/write_256.c: the same 256 MiB in 65,000-byte chunks with plain system calls, copy and flush timed apart.",
+    "",
+    cTable(),
+    "",
+    "## Reproduce",
+    "",
+    "```sh",
+    "deno task bench          # the suite, human-readable",
+    "deno task bench:report   # this file and results.svg (about 5 minutes with 3 runs)",
+    "```",
+    "",
+  );
+  return out.join("\n");
+}
+
+function log(message: string): void {
+  // Progress goes to stderr so that stdout is only the table.
+  Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n`));
+}
+
+const text = markdown();
+await Deno.mkdir(outDir, { recursive: true });
+await Deno.writeTextFile(new URL("RESULTS.md", outDir), text);
+await Deno.writeTextFile(new URL("results.svg", outDir), chart());
+await Deno.stdout.write(new TextEncoder().encode(text));
