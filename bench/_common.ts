@@ -72,9 +72,14 @@ export function byteAt(position: number): number {
  * 6.16): it decides the size of the page-cache folios, and a rewrite through
  * a mapping takes one write fault per folio-sized piece after each flush.
  */
-export function dataFile(name: string, size: number, step = 16 * MiB): string {
-  Deno.mkdirSync(DATA_DIR, { recursive: true });
-  const path = `${DATA_DIR}/${name}`;
+export function dataFile(
+  name: string,
+  size: number,
+  step = 16 * MiB,
+  dir = DATA_DIR,
+): string {
+  Deno.mkdirSync(dir, { recursive: true });
+  const path = `${dir}/${name}`;
   let existing = -1;
   try {
     existing = Deno.statSync(path).size;

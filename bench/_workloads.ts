@@ -43,6 +43,8 @@ export interface Workload {
   /** Operations per iteration (reads, opens), for per-operation figures. */
   ops: number;
   alternatives: Alternative[];
+  /** The offsets random reads visit, in order (for the smoke test). */
+  offsets?: Float64Array;
   /** Releases what the setup opened. */
   dispose(): void;
 }
@@ -86,6 +88,7 @@ export function randomReads(
     group: `random ${label(len)} read`,
     bytes: len * batch,
     ops: batch,
+    offsets,
     alternatives: [
       {
         name: READ.fsFile,

@@ -1,0 +1,147 @@
+// The benchmarks cannot silently measure the wrong work: every bench file
+// type-checks, and on small files every alternative of a workload produces
+// the bytes the others do (and the data pattern says it should).
+
+import assert from "node:assert/strict";
+import { byteAt, dataFile, fill, KiB, MiB } from "../bench/_common.ts";
+import {
+  expectedWrite,
+  freshWrite,
+  openClose,
+  randomReads,
+  rewrite,
+  sequentialRead,
+  type Workload,
+  writeChunk,
+} from "../bench/_workloads.ts";
+import { withTempDir } from "./_helpers.ts";
+
+// The explicit-timer calls of the fresh-file workload, for running it here.
+const timer = { start() {}, end() {} } as Deno.BenchContext;
+
+async function runOnce(workload: Workload, name: string): Promise<void> {
+  const alternative = workload.alternatives.find((a) => a.name === name);
+  assert.ok(alternative, `no alternative "${name}"`);
+  await alternative.fn(timer);
+}
+
+function pattern(position: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  fill(bytes, position);
+  return bytes;
+}
+
+Deno.test("bench files type-check", async () => {
+  const bench = new URL("../bench/", import.meta.url);
+  const files = [...Deno.readDirSync(bench)]
+    .filter((e) => e.isFile && e.name.endsWith(".ts"))
+    .map((e) => new URL(e.name, bench).pathname);
+  assert.ok(files.some((f) => f.endsWith("_bench.ts")));
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "--quiet", ...files],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+});
+
+Deno.test("the data pattern is the same byte by byte and in words", () => {
+  const words = pattern(3, 4099);
+  for (let i = 0; i < words.length; i++) assert.equal(words[i], byteAt(3 + i));
+});
+
+Deno.test("random-read alternatives read the same bytes", async () => {
+  await withTempDir(async (dir) => {
+    const size = 2 * MiB + 123;
+    const path = dataFile("big.bin", size, 64 * KiB, dir);
+    for (const len of [64, 4 * KiB]) {
+      const workload = randomReads(path, size, len, 1, 16);
+      try {
+        const offsets = workload.offsets!;
+        for (let step = 0; step < 5; step++) {
+          const expected = pattern(offsets[step], len);
+          for (const alternative of workload.alternatives) {
+            await alternative.fn(timer);
+            assert.deepEqual(
+              alternative.out!(),
+              expected,
+              `${workload.group}: ${alternative.name}, read ${step}`,
+            );
+          }
+        }
+      } finally {
+        workload.dispose();
+      }
+    }
+  });
+});
+
+Deno.test("sequential-read alternatives read the whole file", async () => {
+  await withTempDir(async (dir) => {
+    const size = MiB + 4321;
+    const path = dataFile("bulk.bin", size, 64 * KiB, dir);
+    const workload = sequentialRead(path, size);
+    try {
+      const expected = pattern(0, size);
+      for (const alternative of workload.alternatives) {
+        await alternative.fn(timer);
+        assert.deepEqual(alternative.out!(), expected, alternative.name);
+      }
+    } finally {
+      workload.dispose();
+    }
+  });
+});
+
+Deno.test("rewrite alternatives leave the same file", async () => {
+  await withTempDir(async (dir) => {
+    const size = 5 * 65_000 + 777;
+    const path = dataFile("rewrite.bin", size, 64 * KiB, dir);
+    const workload = rewrite(path, size, 65_000);
+    try {
+      const expected = expectedWrite(size, writeChunk(65_000));
+      for (const alternative of workload.alternatives) {
+        // Back to the data pattern (in place: the file is mapped), so each
+        // alternative has to do the work.
+        using file = Deno.openSync(path, { write: true });
+        file.writeSync(pattern(0, size));
+        await runOnce(workload, alternative.name);
+        const written = alternative.out?.() ?? Deno.readFileSync(path);
+        assert.deepEqual(written, expected, alternative.name);
+      }
+    } finally {
+      workload.dispose();
+    }
+  });
+});
+
+Deno.test("new-file write alternatives leave the same file", async () => {
+  await withTempDir(async (dir) => {
+    const size = 3 * 65_000 + 5;
+    const workload = freshWrite(dir, size, 65_000);
+    try {
+      const expected = expectedWrite(size, writeChunk(65_000));
+      for (const alternative of workload.alternatives) {
+        await runOnce(workload, alternative.name);
+        assert.deepEqual(
+          Deno.readFileSync(`${dir}/fresh.bin`),
+          expected,
+          alternative.name,
+        );
+      }
+    } finally {
+      workload.dispose();
+    }
+  });
+});
+
+Deno.test("open+close alternatives run", async () => {
+  await withTempDir(async (dir) => {
+    const path = dataFile("big.bin", 64 * KiB, 64 * KiB, dir);
+    const workload = openClose(path, 64 * KiB);
+    for (const alternative of workload.alternatives) {
+      await alternative.fn(timer);
+    }
+    workload.dispose();
+  });
+});
