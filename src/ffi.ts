@@ -107,6 +107,33 @@ export const symbols = {
     ],
     result: "i32",
   },
+  /**
+   * `mmap_read` on a worker thread, for async reads large enough to stall
+   * the event loop (`THREAD_COPY_BYTES` in mmap.ts).
+   */
+  mmap_read_nonblocking: {
+    name: "mmap_read",
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "buffer", // dst: *mut u8
+      "f64", // len: f64
+    ],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** `mmap_write` on a worker thread, for large async writes. */
+  mmap_write_nonblocking: {
+    name: "mmap_write",
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "buffer", // src: *const u8
+      "f64", // len: f64
+    ],
+    result: "i32",
+    nonblocking: true,
+  },
   mmap_flush: { parameters: flushParameters, result: "i32" },
   /** The same export run on a worker thread, for the async `flush`. */
   mmap_flush_nonblocking: {

@@ -186,6 +186,30 @@ const owners = new WeakMap<ArrayBuffer, Mmap>();
 
 const encoder = new TextEncoder();
 
+/**
+ * Async reads and writes of at least this many bytes run on a worker
+ * thread. Measured on a 2-core x86_64 VM (docs/bench_readme_section.md):
+ * the hop to a thread and back costs about 10 µs; an awaited 64 MiB copy
+ * in place stalls the event loop for 5.6 ms, on a thread 2.7 ms (256 MiB:
+ * 19 ms against 5 ms), while at 16 MiB the gain is within the noise.
+ */
+const THREAD_COPY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether an async copy of `bytes` goes to a worker thread: it is large, and
+ * its memory cannot go away while the thread copies. A resizable buffer can
+ * shrink, and a view of a mapping loses its memory when that mapping is
+ * closed, so both are copied in place.
+ */
+function onThread(bytes: Uint8Array): boolean {
+  if (!(bytes instanceof Uint8Array) || bytes.length < THREAD_COPY_BYTES) {
+    return false;
+  }
+  const buffer = bytes.buffer;
+  return !(buffer instanceof ArrayBuffer) ||
+    (!buffer.resizable && !owners.has(buffer));
+}
+
 interface HandleFields {
   symbols: Symbols;
   id: number;
@@ -334,6 +358,16 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     }
   }
 
+  #checkWritable(): void {
+    if (!this.#writable) {
+      throw new TypeError(
+        `${
+          this.#where("write")
+        }: the mapping is read-only: open it with openWrite() or { write: true }`,
+      );
+    }
+  }
+
   #buffer(value: unknown, what: string, call: string): Uint8Array {
     if (value instanceof Uint8Array) return value;
     throw new TypeError(
@@ -368,7 +402,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   }
 
   /**
-   * Like {@linkcode Mmap.readSync}, as a promise.
+   * Like {@linkcode Mmap.readSync}, as a promise. A copy of 64 MiB or more
+   * runs on a worker thread, so the event loop keeps running meanwhile:
+   * leave `dst` alone (do not transfer or resize its buffer) until the
+   * promise settles. Smaller copies are done at once.
    *
    * @param dst Where the bytes go; its length is how many are copied.
    * @param offset Position in the mapping of the first byte to copy.
@@ -376,6 +413,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   read(dst: Uint8Array, offset: number | bigint = 0): Promise<number> {
     try {
+      if (onThread(dst)) return this.#copyOnThread(dst, offset, "read");
       return Promise.resolve(this.readSync(dst, offset));
     } catch (error) {
       return Promise.reject(error);
@@ -400,13 +438,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     if (this.#closed) throw closedError("write", this.#name);
     const buffer = this.#buffer(src, "src", "write");
     const at = toIndex(offset, "offset", this.#where("write"));
-    if (!this.#writable) {
-      throw new TypeError(
-        `${
-          this.#where("write")
-        }: the mapping is read-only: open it with openWrite() or { write: true }`,
-      );
-    }
+    this.#checkWritable();
     const length = buffer.length;
     this.#range(at, length, "write");
     const status = this.#symbols.mmap_write(this.#id, at, buffer, length);
@@ -415,7 +447,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   }
 
   /**
-   * Like {@linkcode Mmap.writeSync}, as a promise.
+   * Like {@linkcode Mmap.writeSync}, as a promise. A copy of 64 MiB or more
+   * runs on a worker thread, so the event loop keeps running meanwhile:
+   * leave `src` alone (do not change, transfer or resize it) until the
+   * promise settles. Smaller copies are done at once.
    *
    * @param src The bytes to write.
    * @param offset Position in the mapping of the first byte written.
@@ -423,10 +458,43 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   write(src: Uint8Array, offset: number | bigint = 0): Promise<number> {
     try {
+      if (onThread(src)) return this.#copyOnThread(src, offset, "write");
       return Promise.resolve(this.writeSync(src, offset));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A large async copy, on a worker thread (`nonblocking` symbols) so that
+   * the event loop keeps running. The native registry keeps the mapping
+   * mapped until the copy ends (a `close()` meanwhile waits for it), and
+   * `buffer` stays reachable from this frame until then.
+   */
+  async #copyOnThread(
+    buffer: Uint8Array,
+    offset: number | bigint,
+    call: "read" | "write",
+  ): Promise<number> {
+    if (this.#closed) throw closedError(call, this.#name);
+    const at = toIndex(offset, "offset", this.#where(call));
+    if (call === "write") this.#checkWritable();
+    const length = buffer.length;
+    this.#range(at, length, call);
+    const symbols = this.#symbols;
+    let status = call === "read"
+      ? await symbols.mmap_read_nonblocking(this.#id, at, buffer, length)
+      : await symbols.mmap_write_nonblocking(this.#id, at, buffer, length);
+    if (status !== 0) {
+      // Failure details are kept per thread: repeat the call here (it fails
+      // before copying, as the first did) so that they can be read. This
+      // use of `buffer` also keeps it alive across the await.
+      status = call === "read"
+        ? symbols.mmap_read(this.#id, at, buffer, length)
+        : symbols.mmap_write(this.#id, at, buffer, length);
+      if (status !== 0) this.#fail(status, call);
+    }
+    return length;
   }
 
   #flushRange(
@@ -1221,7 +1289,8 @@ export function openWriteWithSizeSync(
 
 /**
  * Copies from the mapping at `offset` into `dst`, filling it (one native
- * memcpy).
+ * memcpy). From 64 MiB up the copy runs on a worker thread, so the event
+ * loop keeps running: leave `dst` alone until the promise settles.
  *
  * @param h The mapping.
  * @param dst Where the bytes go; its length is how many are copied.
@@ -1251,7 +1320,7 @@ export function read(
   offset: number | bigint = 0n,
 ): Promise<number> {
   try {
-    return Promise.resolve(handle(h, "read").readSync(dst, offset));
+    return handle(h, "read").read(dst, offset);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -1294,6 +1363,8 @@ export function readSync(
 
 /**
  * Copies all of `src` into the mapping at `offset` (one native memcpy).
+ * From 64 MiB up the copy runs on a worker thread, so the event loop keeps
+ * running: leave `src` alone until the promise settles.
  *
  * @param h The mapping; it must be writable.
  * @param src The bytes to write.
@@ -1322,7 +1393,7 @@ export function write(
   offset: number | bigint = 0n,
 ): Promise<number> {
   try {
-    return Promise.resolve(handle(h, "write").writeSync(src, offset));
+    return handle(h, "write").write(src, offset);
   } catch (error) {
     return Promise.reject(error);
   }
