@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { isAbsolute, resolve } from "node:path";
-import { describe, toIndex } from "./_args.ts";
+import { describe, MAX_INDEX, toIndex } from "./_args.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
 import {
   ADVICE,
@@ -343,6 +343,20 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     return `mmap ${call} "${this.#name}"`;
   }
 
+  /**
+   * `toIndex` for the hot calls: a plain whole number passes without
+   * building the error context (about 2.5 ns of a 28 ns `readSync`).
+   */
+  #index(value: unknown, call: string): number {
+    if (
+      typeof value === "number" && value >= 0 && value <= MAX_INDEX &&
+      Number.isInteger(value)
+    ) {
+      return value;
+    }
+    return toIndex(value, "offset", this.#where(call));
+  }
+
   #fail(status: number, call: string): never {
     throw nativeError(this.#symbols, status, call, this.#name);
   }
@@ -393,7 +407,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   readSync(dst: Uint8Array, offset: number | bigint = 0): number {
     if (this.#closed) throw closedError("read", this.#name);
     const buffer = this.#buffer(dst, "dst", "read");
-    const at = toIndex(offset, "offset", this.#where("read"));
+    const at = this.#index(offset, "read");
     const length = buffer.length;
     this.#range(at, length, "read");
     const status = this.#symbols.mmap_read(this.#id, at, buffer, length);
@@ -437,7 +451,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   writeSync(src: Uint8Array, offset: number | bigint = 0): number {
     if (this.#closed) throw closedError("write", this.#name);
     const buffer = this.#buffer(src, "src", "write");
-    const at = toIndex(offset, "offset", this.#where("write"));
+    const at = this.#index(offset, "write");
     this.#checkWritable();
     const length = buffer.length;
     this.#range(at, length, "write");
@@ -477,7 +491,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     call: "read" | "write",
   ): Promise<number> {
     if (this.#closed) throw closedError(call, this.#name);
-    const at = toIndex(offset, "offset", this.#where(call));
+    const at = this.#index(offset, call);
     if (call === "write") this.#checkWritable();
     const length = buffer.length;
     this.#range(at, length, call);
