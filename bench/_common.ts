@@ -63,21 +63,37 @@ export function byteAt(position: number): number {
   return (wordAt(Math.floor(position / 4)) >>> ((position % 4) * 8)) & 0xff;
 }
 
+/** How {@linkcode dataFile} makes a file. */
+export interface DataFileOptions {
+  /** Size of each write (default 16 MiB). */
+  step?: number;
+  /** Directory (default `DATA_DIR`). */
+  dir?: string;
+  /** Write the file again even if it exists (default false). */
+  fresh?: boolean;
+}
+
 /**
- * Makes sure `DATA_DIR/name` holds `size` bytes of the data pattern,
- * writing it only when missing or of the wrong size (in `step`-byte writes),
- * then reads it once so that it is in the page cache. Returns its path.
+ * Makes sure `dir/name` holds `size` bytes of the data pattern, written in
+ * `step`-byte writes when missing, of the wrong size or `fresh` is set, and
+ * that it is in the page cache. Returns its path.
  *
- * The write size matters on filesystems with large folios (ext4 since Linux
- * 6.16): it decides the size of the page-cache folios, and a rewrite through
- * a mapping takes one write fault per folio-sized piece after each flush.
+ * How a file came into the page cache changes what a mapping costs. On
+ * ext4 with large folios (Linux 6.16 and later) the size of the writes
+ * decides the size of the folios: 16 MiB writes give 2 MiB folios, which a
+ * mapping maps with 2 MiB entries (fewer TLB misses) and re-dirties with one
+ * write fault per folio after a flush; 65,000-byte writes give small folios
+ * and a write fault per 4 KiB page. Pages evicted and read back later (on
+ * this VM, DAMON pages out file pages idle for about a minute) come back in
+ * readahead-sized folios. The benchmarks therefore write their files afresh
+ * before each run (`fresh`), so every run starts from the same state.
  */
 export function dataFile(
   name: string,
   size: number,
-  step = 16 * MiB,
-  dir = DATA_DIR,
+  options: DataFileOptions = {},
 ): string {
+  const { step = 16 * MiB, dir = DATA_DIR, fresh = false } = options;
   Deno.mkdirSync(dir, { recursive: true });
   const path = `${dir}/${name}`;
   let existing = -1;
@@ -87,7 +103,7 @@ export function dataFile(
     // Missing: written below.
   }
   const block = new Uint8Array(Math.min(size, step));
-  if (existing !== size) {
+  if (existing !== size || fresh) {
     const tmp = `${path}.tmp`;
     using file = Deno.openSync(tmp, {
       write: true,
@@ -101,6 +117,7 @@ export function dataFile(
       while (done < part.length) done += file.writeSync(part.subarray(done));
     }
     Deno.renameSync(tmp, path);
+    return path;
   }
   // Warm the page cache: every alternative reads cached pages.
   using file = Deno.openSync(path);

@@ -53,7 +53,7 @@ Deno.test("the data pattern is the same byte by byte and in words", () => {
 Deno.test("random-read alternatives read the same bytes", async () => {
   await withTempDir(async (dir) => {
     const size = 2 * MiB + 123;
-    const path = dataFile("big.bin", size, 64 * KiB, dir);
+    const path = dataFile("big.bin", size, { step: 64 * KiB, dir });
     for (const len of [64, 4 * KiB]) {
       const workload = randomReads(path, size, len, 1, 16);
       try {
@@ -79,7 +79,7 @@ Deno.test("random-read alternatives read the same bytes", async () => {
 Deno.test("sequential-read alternatives read the whole file", async () => {
   await withTempDir(async (dir) => {
     const size = MiB + 4321;
-    const path = dataFile("bulk.bin", size, 64 * KiB, dir);
+    const path = dataFile("bulk.bin", size, { step: 64 * KiB, dir });
     const workload = sequentialRead(path, size);
     try {
       const expected = pattern(0, size);
@@ -96,7 +96,7 @@ Deno.test("sequential-read alternatives read the whole file", async () => {
 Deno.test("rewrite alternatives leave the same file", async () => {
   await withTempDir(async (dir) => {
     const size = 5 * 65_000 + 777;
-    const path = dataFile("rewrite.bin", size, 64 * KiB, dir);
+    const path = dataFile("rewrite.bin", size, { step: 64 * KiB, dir });
     const workload = rewrite(path, size, 65_000);
     try {
       const expected = expectedWrite(size, writeChunk(65_000));
@@ -137,7 +137,7 @@ Deno.test("new-file write alternatives leave the same file", async () => {
 
 Deno.test("open+close alternatives run", async () => {
   await withTempDir(async (dir) => {
-    const path = dataFile("big.bin", 64 * KiB, 64 * KiB, dir);
+    const path = dataFile("big.bin", 64 * KiB, { dir });
     const workload = openClose(path, 64 * KiB);
     for (const alternative of workload.alternatives) {
       await alternative.fn(timer);
