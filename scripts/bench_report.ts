@@ -125,7 +125,7 @@ async function cReference(): Promise<CResult[] | string> {
   const byCase = new Map<string, CResult>();
   for (const line of text.trim().split("\n")) {
     const row = JSON.parse(line);
-    const entry = byCase.get(row.case) ??
+    const entry: CResult = byCase.get(row.case) ??
       { case: row.case, copy: [], flush: [] };
     entry.copy.push(row.copy_ms);
     entry.flush.push(row.flush_ms);
@@ -406,7 +406,12 @@ const cpuinfo = Deno.build.os === "linux"
   ? await tryRun("cat", ["/proc/cpuinfo"])
   : "";
 const fsType = Deno.build.os === "linux"
-  ? (await tryRun("stat", ["-f", "-c", "%T", dataDir.pathname])).trim()
+  ? (await tryRun("findmnt", ["-n", "-o", "FSTYPE", "-T", dataDir.pathname]))
+    .trim()
+  : "";
+const thp = Deno.build.os === "linux"
+  ? (await tryRun("cat", ["/sys/kernel/mm/transparent_hugepage/enabled"]))
+    .match(/\[(\w+)\]/)?.[1] ?? ""
   : "";
 
 function machine(): Record<string, string> {
@@ -420,7 +425,10 @@ function machine(): Record<string, string> {
     CPU: `${model} (${cores} logical cores)`,
     RAM: `${(mem / 1024 ** 3).toFixed(1)} GiB`,
     OS: `${Deno.build.os} ${Deno.osRelease()}`,
-    "Data files": `bench/.data${fs ? ` on ${fs}` : ""}, in the page cache`,
+    "Data files": `bench/.data${
+      fs ? ` on ${fs}` : ""
+    }, written afresh before each run, in the page cache`,
+    ...(thp ? { "Transparent huge pages": thp } : {}),
     Deno: `${Deno.version.deno} (V8 ${Deno.version.v8})`,
     Date: new Date().toISOString().replace(/\.\d+Z$/, " UTC").replace(
       "T",
@@ -549,7 +557,7 @@ function markdown(): string {
     "",
     "```sh",
     "deno task bench          # the suite, human-readable",
-    "deno task bench:report   # this file and results.svg (about 5 minutes with 3 runs)",
+    "deno task bench:report   # this file and results.svg (about 2 minutes per run; --runs N, default 3)",
     "```",
     "",
   );
