@@ -31,12 +31,13 @@ function pattern(position: number, length: number): Uint8Array {
   return bytes;
 }
 
-Deno.test("bench files type-check", async () => {
+Deno.test("bench files and the report script type-check", async () => {
   const bench = new URL("../bench/", import.meta.url);
   const files = [...Deno.readDirSync(bench)]
     .filter((e) => e.isFile && e.name.endsWith(".ts"))
     .map((e) => new URL(e.name, bench).pathname);
   assert.ok(files.some((f) => f.endsWith("_bench.ts")));
+  files.push(new URL("../scripts/bench_report.ts", import.meta.url).pathname);
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--quiet", ...files],
     stdout: "null",
