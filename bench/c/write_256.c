@@ -110,9 +110,17 @@ static void by_mmap(const char *path, enum prep prep, double *copy,
   *flush = t2 - t1;
 }
 
-/* Rewrite through a mapping that stays open (as the rewrite bench does). */
-static void rewrite_mapped(unsigned char *m, double *copy, double *flush) {
+/*
+ * Rewrite through a mapping that stays open (as the rewrite bench does);
+ * with `prefault`, MADV_POPULATE_WRITE (Linux 5.14) first makes every page
+ * writable in one call instead of one write fault per page during the copy.
+ */
+static void rewrite_mapped(unsigned char *m, int prefault, double *copy,
+                           double *flush) {
   double t0 = now_ms();
+  if (prefault && madvise(m, SIZE, MADV_POPULATE_WRITE) != 0) {
+    die("madvise(MADV_POPULATE_WRITE)");
+  }
   for (long at = 0; at < SIZE; at += CHUNK) {
     long n = SIZE - at < CHUNK ? SIZE - at : CHUNK;
     memcpy(m + at, chunk, n);
@@ -186,13 +194,17 @@ int main(int argc, char **argv) {
     }
     by_write(cached, 0, &copy, &flush);
     report("page cache: pwrite() + fsync", run, copy, flush);
-    rewrite_mapped(m, &copy, &flush);
+    rewrite_mapped(m, 0, &copy, &flush);
     report("page cache (file made in 16 MiB writes): memcpy into open mapping "
            "+ msync",
            run, copy, flush);
-    rewrite_mapped(m_small, &copy, &flush);
+    rewrite_mapped(m_small, 0, &copy, &flush);
     report("page cache (file made in 65,000-byte writes): memcpy into open "
            "mapping + msync",
+           run, copy, flush);
+    rewrite_mapped(m_small, 1, &copy, &flush);
+    report("page cache (file made in 65,000-byte writes): MADV_POPULATE_WRITE "
+           "+ memcpy + msync",
            run, copy, flush);
   }
   unlink(fresh);
