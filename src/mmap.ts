@@ -585,7 +585,13 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
       count,
       native,
     );
-    if (status !== 0) this.#fail(status, "flush");
+    if (status === 0) return;
+    // The failure's details stay with the worker thread that ran the call:
+    // flushing again here (harmless: a flush can be repeated) records them
+    // on this thread, or succeeds if the cause has gone.
+    if (this.#closed) throw closedError("flush", this.#name);
+    const again = this.#symbols.mmap_flush(this.#id, at, count, native);
+    if (again !== 0) this.#fail(again, "flush");
   }
 
   /**

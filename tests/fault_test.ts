@@ -87,6 +87,11 @@ r.asyncPast = await mmap.read(m, dst, 6 * PAGE).then(() => "ok", (e) => e.name);
 r.write = ${write} ? attempt(() => m.writeSync(new Uint8Array([1, 2, 3]), 10 * PAGE)) : "n/a";
 r.viewWrite = (view[11 * PAGE] = 7, view[11 * PAGE]);
 r.flush = ${write} ? attempt(() => m.flushSync()) : "n/a";
+// A different failure on this thread first, so a stale message would show.
+attempt(() => mmap.openSync(path + ".missing"));
+r.asyncFlush = ${write}
+  ? await m.flush().then(() => "ok", (e) => e.name + ": " + e.message)
+  : "n/a";
 // Still correct, and still sticky, afterwards.
 r.again = attempt(() => m.readSync(dst, 0)) + ":" + dst[0];
 r.sticky = attempt(() => m.readSync(dst, 9 * PAGE));
@@ -106,6 +111,14 @@ report(r);
         assert.equal(r.write, write ? "UnexpectedEof" : "n/a");
         assert.equal(r.viewWrite, 7);
         assert.equal(r.flush, write ? "UnexpectedEof" : "n/a");
+        // The async flush fails on a worker thread; its message must still
+        // carry that failure's details, not a stale one.
+        if (write) {
+          assert.match(
+            String(r.asyncFlush),
+            /^UnexpectedEof: mmap flush ".*": .*trunc/i,
+          );
+        } else assert.equal(r.asyncFlush, "n/a");
         assert.equal(r.again, "ok:65");
         assert.equal(r.sticky, "UnexpectedEof");
         assert.equal(r.viewBefore, "ADE");
