@@ -5,6 +5,7 @@ use std::ffi::c_void;
 use std::fs::File;
 use std::os::windows::io::AsRawHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{Failure, Result, KIND_NOT_A_DIRECTORY};
 
@@ -13,7 +14,6 @@ type Bool = i32;
 type Dword = u32;
 
 // <winnt.h> page protections and <memoryapi.h> view access rights.
-const PAGE_READONLY: Dword = 0x02;
 const PAGE_READWRITE: Dword = 0x04;
 const PAGE_WRITECOPY: Dword = 0x08;
 const FILE_MAP_COPY: Dword = 0x01;
@@ -171,12 +171,14 @@ pub fn allocation_granularity() -> usize {
 /// # Safety
 /// `len` must be non-zero: CreateFileMappingW refuses empty files.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
-    let (protect, view_access) = if access.private {
-        (PAGE_WRITECOPY, FILE_MAP_COPY)
-    } else if access.write {
+    // As on Unix, a read-only file mapping is copy-on-write, not read-only:
+    // a store through a JS view then changes this process's copy instead of
+    // killing it with an access violation. PAGE_WRITECOPY needs only read
+    // access to the file.
+    let (protect, view_access) = if access.write && !access.private {
         (PAGE_READWRITE, FILE_MAP_WRITE)
     } else {
-        (PAGE_READONLY, FILE_MAP_READ)
+        (PAGE_WRITECOPY, FILE_MAP_COPY)
     };
     // A file mapping object sized 0 covers the whole file; anonymous memory
     // (backed by the paging file) needs its size.
@@ -223,9 +225,38 @@ pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) 
     };
     // SAFETY: closing our own handle; the result does not matter to the view.
     CloseHandle(mapping);
-    match failure {
-        Some(failure) => Err(failure),
-        None => Ok(addr as usize),
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if access.populate {
+        // SAFETY: the view was just made and is `len` bytes long.
+        prefault(addr as usize, len);
+    }
+    Ok(addr as usize)
+}
+
+/// Brings every page of `[addr, addr + len)` into memory, as MAP_POPULATE
+/// does on Linux: a prefetch hint for the whole range (PrefetchVirtualMemory,
+/// Windows 8+; its failure is harmless), then one read per page, which a
+/// copy-on-write view answers without copying.
+///
+/// # Safety
+/// The range must lie within one live view.
+unsafe fn prefault(addr: usize, len: usize) {
+    let entry = MemoryRangeEntry {
+        address: addr as *mut c_void,
+        bytes: len,
+    };
+    // SAFETY: one valid entry describing our own view; a failure only means
+    // no prefetch.
+    PrefetchVirtualMemory(GetCurrentProcess(), 1, &entry, 0);
+    let page = page_size();
+    let mut at = addr;
+    while at < addr + len {
+        // SAFETY: `at` lies inside the view; a volatile read cannot be
+        // optimized away and changes nothing.
+        std::ptr::read_volatile(at as *const u8);
+        at += page;
     }
 }
 
@@ -237,6 +268,10 @@ pub unsafe fn unmap(addr: usize, _len: usize) -> Result<()> {
     // SAFETY: per this function's contract.
     if UnmapViewOfFile(addr as *const c_void) == 0 {
         return Err(Failure::last_os("UnmapViewOfFile"));
+    }
+    if let Some(section) = take_section(addr) {
+        // SAFETY: the handle was kept open by `shm_map` for this view only.
+        CloseHandle(section as Handle);
     }
     Ok(())
 }
@@ -399,11 +434,30 @@ pub unsafe fn unlock(addr: usize, len: usize) -> Result<()> {
     Ok(())
 }
 
+/// Named sections mapped by `shm_map`, by view address, with the section
+/// handle that keeps the name alive: Windows removes an object's name when
+/// its last *handle* closes, even while views of it remain, so closing the
+/// handle right after mapping (as `map` does for files) would make the
+/// region impossible to open by name. `unmap` closes it.
+static SECTIONS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// Names this process created or opened and has not unlinked (see
+/// `shm_unlink`).
+static NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn take_section(addr: usize) -> Option<usize> {
+    let mut sections = SECTIONS.lock().unwrap_or_else(|poison| poison.into_inner());
+    let at = sections.iter().position(|(view, _)| *view == addr)?;
+    Some(sections.swap_remove(at).1)
+}
+
 /// Opens or creates a named section backed by the paging file and maps all
-/// of it. An existing section keeps its size (Windows cannot grow one).
+/// of it. An existing section keeps its size (Windows cannot grow one). The
+/// section handle stays open until `unmap`, which keeps the name visible to
+/// other processes while this one maps it.
 pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(usize, usize)> {
-    let name = wide(name);
-    // SAFETY: `name` is NUL-terminated; the other pointers may be null.
+    let wide_name = wide(name);
+    // SAFETY: `wide_name` is NUL-terminated; the other pointers may be null.
     let section = unsafe {
         if create {
             CreateFileMappingW(
@@ -412,10 +466,10 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
                 PAGE_READWRITE,
                 (size >> 32) as Dword,
                 size as Dword,
-                name.as_ptr(),
+                wide_name.as_ptr(),
             )
         } else {
-            OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, 0, name.as_ptr())
+            OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, 0, wide_name.as_ptr())
         }
     };
     if section.is_null() {
@@ -425,7 +479,8 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
             "OpenFileMappingW"
         }));
     }
-    // SAFETY: reading this thread's last error right after the call.
+    // SAFETY: reading this thread's last error right after the call, which
+    // sets ERROR_ALREADY_EXISTS when it opened an existing section.
     if create && exclusive && unsafe { GetLastError() } as i32 == ERROR_ALREADY_EXISTS {
         // SAFETY: closing our own handle.
         unsafe { CloseHandle(section) };
@@ -436,17 +491,23 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
     }
     // SAFETY: `section` is live; a length of 0 maps the whole section.
     let addr = unsafe { MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, 0) };
-    let failure = if addr.is_null() {
-        Some(Failure::last_os("MapViewOfFile"))
-    } else {
-        None
-    };
-    // SAFETY: the view keeps the section alive.
-    unsafe { CloseHandle(section) };
-    if let Some(failure) = failure {
+    if addr.is_null() {
+        let failure = Failure::last_os("MapViewOfFile");
+        // SAFETY: closing our own handle; no view refers to it.
+        unsafe { CloseHandle(section) };
         return Err(failure);
     }
-    // SAFETY: `info` is a valid out-pointer for one record.
+    SECTIONS
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .push((addr as usize, section as usize));
+    let mut names = NAMES.lock().unwrap_or_else(|poison| poison.into_inner());
+    if !names.iter().any(|known| known == name) {
+        names.push(name.to_owned());
+    }
+    drop(names);
+    // SAFETY: `info` is a valid out-pointer for one record; `addr` is the
+    // view just made, so the query cannot fail.
     let len = unsafe {
         let mut info: MemoryBasicInformation = std::mem::zeroed();
         VirtualQuery(
@@ -459,8 +520,28 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
     Ok((addr as usize, len))
 }
 
-/// A named section disappears with its last handle and view; there is no
-/// name to remove.
-pub fn shm_unlink(_name: &str) -> Result<()> {
+/// Windows cannot remove a section's name: it disappears with the last
+/// handle (here, the last mapping of it in any process). To keep the POSIX
+/// contract callers rely on (unlink succeeds once, then NotFound), this
+/// succeeds when the name exists or this process mapped it and has not
+/// unlinked it yet, and is otherwise ERROR_FILE_NOT_FOUND. Unlike POSIX, a
+/// later open by name still succeeds while some process keeps it mapped.
+pub fn shm_unlink(name: &str) -> Result<()> {
+    let known = {
+        let mut names = NAMES.lock().unwrap_or_else(|poison| poison.into_inner());
+        let at = names.iter().position(|known| known == name);
+        at.map(|at| names.swap_remove(at)).is_some()
+    };
+    if known {
+        return Ok(());
+    }
+    let wide_name = wide(name);
+    // SAFETY: `wide_name` is NUL-terminated.
+    let section = unsafe { OpenFileMappingW(FILE_MAP_READ, 0, wide_name.as_ptr()) };
+    if section.is_null() {
+        return Err(Failure::last_os("OpenFileMappingW"));
+    }
+    // SAFETY: closing the handle just opened.
+    unsafe { CloseHandle(section) };
     Ok(())
 }
