@@ -167,6 +167,19 @@ struct Opened {
     len: usize,
 }
 
+/// The failure for a directory given where a file is needed.
+fn is_a_directory() -> Failure {
+    Failure {
+        status: Status::Os,
+        detail: error::LastError {
+            os_code: 0,
+            kind: error::KIND_IS_A_DIRECTORY,
+            call: "open",
+            message: "Is a directory".into(),
+        },
+    }
+}
+
 fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> Result<Opened> {
     const CALL: &str = "open";
     if flags & !MAP_ALL != 0 {
@@ -212,11 +225,23 @@ fn open_file(path: &str, write: bool, create: bool) -> Result<(File, bool)> {
         match options.clone().create_new(true).open(path) {
             Ok(file) => return Ok((file, true)),
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(Failure::os("open", err)),
+            Err(err) => return Err(open_failure(path, err)),
         }
     }
-    let file = options.open(path).map_err(|err| Failure::os("open", err))?;
+    let file = options.open(path).map_err(|err| open_failure(path, err))?;
     Ok((file, false))
+}
+
+/// The failure of opening `path`. Windows refuses to open a directory as a
+/// file with ERROR_ACCESS_DENIED; that is reported as Unix reports it (EISDIR).
+fn open_failure(path: &str, err: std::io::Error) -> Failure {
+    if err.kind() == std::io::ErrorKind::PermissionDenied
+        && std::fs::metadata(path).map_or(false, |meta| meta.is_dir())
+    {
+        is_a_directory()
+    } else {
+        Failure::os("open", err)
+    }
 }
 
 /// Sizes (if asked) and maps an open file; the rest of `open_mapping`.
@@ -226,15 +251,7 @@ fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Resu
     let private = flags & MAP_PRIVATE != 0;
     let meta = file.metadata().map_err(|err| Failure::os("fstat", err))?;
     if meta.is_dir() {
-        return Err(Failure {
-            status: Status::Os,
-            detail: error::LastError {
-                os_code: 0,
-                kind: error::KIND_IS_A_DIRECTORY,
-                call: CALL,
-                message: "Is a directory".into(),
-            },
-        });
+        return Err(is_a_directory());
     }
     // Ranges are checked against the length the file will have before it is
     // grown, so that a refused open leaves the file as it was.
