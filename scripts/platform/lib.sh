@@ -56,3 +56,80 @@ npm_file() {
   tar xzf "$tgz" -O "package/$file" >"$dest.tmp" && mv "$dest.tmp" "$dest"
   chmod +x "$dest"
 }
+
+# --- results -----------------------------------------------------------------------
+# Every check appends "name<TAB>passed<TAB>failed<TAB>skipped" to $PLATFORM_RESULTS
+# (set by .ci/platforms.sh); its output goes to $LOGS/<name>.log, and only a failure's
+# tail is shown. Shown text never contains "N passed"/"N failed" (see `neutral`), so
+# the caller's totals line is the only one a CI log parser can count.
+LOGS=$TOOLS/logs
+mkdir -p "$LOGS"
+
+# neutral: rewrite "12 passed" as "passed: 12" so summaries are not counted twice.
+neutral() { sed -E 's/([0-9]+) (passed|failed|ignored|skipped)/\2: \1/g'; }
+
+result() { # name passed failed [skipped]
+  local name=$1 p=$2 f=$3 s=${4:-0}
+  if [ -n "${PLATFORM_RESULTS:-}" ]; then
+    printf '%s\t%s\t%s\t%s\n' "$name" "$p" "$f" "$s" >>"$PLATFORM_RESULTS"
+  fi
+  if [ "$f" = 0 ]; then
+    log "PASS $name (ok: $p, skipped: $s)"
+  else
+    log "FAIL $name (ok: $p, failing: $f, skipped: $s); log: $LOGS/$name.log"
+  fi
+}
+
+# show_failure NAME: the end of a failed check's log.
+show_failure() { tail -n 40 "$LOGS/$1.log" | neutral >&2; }
+
+# check NAME CMD...: one check that passes when CMD exits 0.
+check() {
+  local name=$1 t0=$SECONDS; shift
+  if "$@" >"$LOGS/$name.log" 2>&1; then
+    result "$name" 1 0
+    log "  $name took $((SECONDS - t0))s"
+  else
+    show_failure "$name"
+    result "$name" 0 1
+    return 1
+  fi
+}
+
+# cargo_test NAME CMD...: a `cargo test` run, counted per test.
+cargo_test() {
+  local name=$1 t0=$SECONDS rc=0 p f; shift
+  "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
+  p=$(grep -aoE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOGS/$name.log" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -aoE '[0-9]+ passed; [0-9]+ failed' "$LOGS/$name.log" | awk '{s+=$3} END {print s+0}')
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  [ "$rc" = 0 ] || show_failure "$name"
+  result "$name" "$p" "$f"
+  log "  $name took $((SECONDS - t0))s"
+  [ "$rc" = 0 ]
+}
+
+# deno_suite NAME KNOWN_FAILURES_TSV JUNIT CMD...: a `deno test --junit-path=JUNIT` run,
+# judged by junit_summary.mjs against a table of known failures (counted as skipped).
+deno_suite() {
+  local name=$1 known=$2 junit=$3 t0=$SECONDS counts; shift 3
+  rm -f "$junit"
+  "$@" >"$LOGS/$name.log" 2>&1 || true
+  if [ ! -s "$junit" ]; then
+    show_failure "$name"
+    result "$name" 0 1
+    return 1
+  fi
+  if node "$PLAT_DIR/junit_summary.mjs" "$junit" "$known" >"$LOGS/$name.summary" 2>&1; then
+    grep -E '^(SKIP|NOTE)' "$LOGS/$name.summary" | neutral >&2 || true
+  else
+    neutral <"$LOGS/$name.summary" >&2
+  fi
+  counts=$(sed -n 's/^summary: \([0-9]*\) ok, \([0-9]*\) failing, \([0-9]*\) known.*/\1 \2 \3/p' \
+    "$LOGS/$name.summary")
+  [ -n "$counts" ] || counts="0 1 0"
+  # shellcheck disable=SC2086
+  result "$name" $counts
+  log "  $name took $((SECONDS - t0))s"
+  [ "$(echo "$counts" | cut -d' ' -f2)" = 0 ]
+}

@@ -3,5 +3,7 @@ export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
 }
 export function assertEquals<T>(actual: T, expected: T): void {
-  if (actual !== expected) throw new Error(`expected ${String(expected)}, got ${String(actual)}`);
+  if (actual !== expected) {
+    throw new Error(`expected ${String(expected)}, got ${String(actual)}`);
+  }
 }
