@@ -8,7 +8,10 @@ const [report, knownFile] = process.argv.slice(2);
 const xml = readFileSync(report, "utf8");
 const unescape = (s) =>
   s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">").replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(+n))
+    .replace(/&gt;/g, ">").replace(
+      /&#(\d+);/g,
+      (_, n) => String.fromCodePoint(+n),
+    )
     .replace(/&amp;/g, "&");
 const known = readFileSync(knownFile, "utf8").split("\n")
   .filter((line) => line.trim() && !line.startsWith("#"))
@@ -18,14 +21,18 @@ const known = readFileSync(knownFile, "utf8").split("\n")
   });
 
 let passed = 0, failed = 0, skipped = 0, ignored = 0;
-const cases = xml.matchAll(/<testcase name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g);
+const cases = xml.matchAll(
+  /<testcase name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g,
+);
 for (const [, rawName, , body = ""] of cases) {
   const name = unescape(rawName);
   if (/<skipped/.test(body)) {
     ignored++;
     continue;
   }
-  const failure = body.match(/<failure[^>]*>([\s\S]*?)<\/failure>|<failure[^>]*\/>/);
+  const failure = body.match(
+    /<failure[^>]*>([\s\S]*?)<\/failure>|<failure[^>]*\/>/,
+  );
   if (!failure) {
     passed++;
     continue;
@@ -38,12 +45,20 @@ for (const [, rawName, , body = ""] of cases) {
     console.log(`SKIP ${name}: ${entry.why}`);
   } else {
     failed++;
-    console.log(`FAIL ${name}${entry ? " (listed, but failed differently)" : ""}`);
-    console.log(text.split("\n").slice(0, 8).map((l) => `     ${l}`).join("\n"));
+    console.log(
+      `FAIL ${name}${entry ? " (listed, but failed differently)" : ""}`,
+    );
+    console.log(
+      text.split("\n").slice(0, 8).map((l) => `     ${l}`).join("\n"),
+    );
   }
 }
 for (const entry of known.filter((k) => !k.seen)) {
-  console.log(`NOTE no known failure matched ${entry.name} (fixed? drop the line)`);
+  console.log(
+    `NOTE no known failure matched ${entry.name} (fixed? drop the line)`,
+  );
 }
-console.log(`summary: ${passed} ok, ${failed} failing, ${skipped} known failures, ${ignored} ignored`);
+console.log(
+  `summary: ${passed} ok, ${failed} failing, ${skipped} known failures, ${ignored} ignored`,
+);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

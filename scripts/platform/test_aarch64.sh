@@ -1,0 +1,67 @@
+#!/bin/bash
+# Linux aarch64 on x86_64: Debian's rustc 1.63 with its arm64 std (multiarch
+# libstd-rust-dev:arm64) and the aarch64 cross gcc build the crate; its tests and the
+# project's Deno suite run under qemu-user with Deno's linux-arm64 build from npm.
+# Usage: test_aarch64.sh [deno test paths...]   (default: the whole suite)
+#
+# Pitfall (cost a while to find): run arm64 programs against ONE glibc. With
+# `qemu-aarch64 -L /usr/aarch64-linux-gnu`, ld.so comes from libc6-arm64-cross
+# (2.36-8cross1) but libc.so.6 from libc6:arm64 (2.36-9+deb12u*) via the host's
+# ld.so.cache, and the first pthread_create spins forever (deno, or any threaded
+# program). Without -L both come from libc6:arm64 and all is well.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+T=aarch64-unknown-linux-gnu
+DENO_ARM=$TOOLS/deno-$DENO_VERSION-linux-arm64
+
+setup() {
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "dpkg --add-architecture arm64"
+    dpkg --add-architecture arm64
+    APT_UPDATED=   # the arm64 package lists are needed now
+  fi
+  apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-dev:arm64 qemu-user \
+    rustc cargo
+  npm_file @deno/linux-arm64-glibc "$DENO_VERSION" deno "$DENO_ARM"
+}
+
+# Deno's subprocess tests run Deno.execPath(), an arm64 binary: let the kernel hand
+# arm64 ELF files to qemu (binfmt_misc), for this run only.
+BINFMT=/proc/sys/fs/binfmt_misc
+registered=
+binfmt_on() {
+  if ! [ -e $BINFMT/register ]; then
+    mount -t binfmt_misc binfmt_misc $BINFMT 2>/dev/null || {
+      log "binfmt_misc unavailable: subprocess tests will fail"; return 0; }
+  fi
+  grep -lqs 'magic 7f454c460201010000000000000000000200b700' $BINFMT/* && return 0
+  # Magic and mask as in qemu's scripts/qemu-binfmt-conf.sh (aarch64).
+  printf '%s' ':mmap-qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:' \
+    >$BINFMT/register && registered=1
+}
+binfmt_off() { [ -z "$registered" ] || echo -1 >$BINFMT/mmap-qemu-aarch64; }
+trap binfmt_off EXIT
+
+timed "aarch64: setup (apt, deno)" setup
+binfmt_on
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
+rc=0
+cargo_test aarch64-cargo-test $CARGO test --target $T --manifest-path ffi/Cargo.toml \
+  --target-dir "$TOOLS/target" || rc=1
+if check aarch64-build $CARGO build --release --target $T --manifest-path ffi/Cargo.toml \
+  --target-dir "$TOOLS/target"; then
+  mkdir -p dist
+  cp "$TOOLS/target/$T/release/libmmap_ffi.so" dist/mmap_ffi-linux-aarch64.so
+  paths=("$@")
+  [ ${#paths[@]} -gt 0 ] || paths=(tests/ mod.ts src/)
+  # --no-check: `deno task test` type-checks the same files natively; under qemu the
+  # type-check alone takes about two minutes.
+  NO_COLOR=1 deno_suite aarch64-deno "$PLAT_DIR/known_failures_aarch64.tsv" "$LOGS/aarch64-junit.xml" \
+    timeout 1200 qemu-aarch64 "$DENO_ARM" test --no-check --allow-ffi --unstable-ffi --allow-read \
+    --allow-write --allow-run --allow-env --allow-net=127.0.0.1 --doc \
+    --junit-path="$LOGS/aarch64-junit.xml" "${paths[@]}" || rc=1
+else
+  rc=1
+fi
+exit $rc
