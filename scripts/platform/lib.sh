@@ -9,8 +9,9 @@ ROOT=$(cd "$PLAT_DIR/../.." && pwd)
 TOOLS=${MMAP_PLATFORM_CACHE:-$ROOT/.tools/platform}
 DENO_VERSION=${DENO_VERSION:-2.9.6}
 # Debian's Rust 1.63 builds every cross target; the rustup toolchain is for Linux only.
-export RUSTC=/usr/bin/rustc
-CARGO=/usr/bin/cargo
+# RUSTC is set per call, never exported: tests that run `cargo` themselves must get the
+# rustup one with its own rustc (cargo 1.95 cannot drive rustc 1.63).
+CARGO="env RUSTC=/usr/bin/rustc /usr/bin/cargo"
 mkdir -p "$TOOLS"
 
 log() { printf '[platform] %s\n' "$*" >&2; }
