@@ -210,9 +210,16 @@ Deno.test({
         assert.equal(osCode(error), ERROR_USER_MAPPED_FILE);
         return true;
       });
+      // A refused resize changes nothing: the view is put back in place.
+      assert.equal(w.len, 3 * 65_536);
+      assert.deepEqual(w.view(), pattern(3 * 65_536));
+      // Growing works while another view exists (Windows only refuses shrinking).
+      resizeSync(w, 4 * 65_536);
+      assert.equal(w.len, 4 * 65_536);
+      assert.deepEqual(w.view(0, 3 * 65_536), pattern(3 * 65_536));
       w.close();
-      assert.equal((await Deno.stat(path)).size, 3 * 65_536);
-      assert.deepEqual(h.view(), pattern(3 * 65_536));
+      assert.equal((await Deno.stat(path)).size, 4 * 65_536);
+      assert.deepEqual(h.view(), pattern(3 * 65_536)); // its own length
       h.close();
       // Once nothing maps it, resizing works.
       using last = openSync(path, { write: true });

@@ -60,6 +60,14 @@ extern "system" {
         offset_low: Dword,
         bytes: usize,
     ) -> *mut c_void;
+    fn MapViewOfFileEx(
+        mapping: Handle,
+        access: Dword,
+        offset_high: Dword,
+        offset_low: Dword,
+        bytes: usize,
+        base: *mut c_void,
+    ) -> *mut c_void;
     fn UnmapViewOfFile(address: *const c_void) -> Bool;
     fn FlushViewOfFile(address: *const c_void, bytes: usize) -> Bool;
     fn CloseHandle(handle: Handle) -> Bool;
@@ -171,6 +179,22 @@ pub fn allocation_granularity() -> usize {
 /// # Safety
 /// `len` must be non-zero: CreateFileMappingW refuses empty files.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
+    // SAFETY: per this function's contract; a null base lets Windows choose.
+    map_at(file, offset, len, access, std::ptr::null_mut())
+}
+
+/// `map`, at the address `base` when it is not null (MapViewOfFileEx fails
+/// if that range is not free).
+///
+/// # Safety
+/// As for `map`.
+unsafe fn map_at(
+    file: Option<&File>,
+    offset: u64,
+    len: usize,
+    access: Access,
+    base: *mut c_void,
+) -> Result<usize> {
     // As on Unix, a read-only file mapping is copy-on-write, not read-only:
     // a store through a JS view then changes this process's copy instead of
     // killing it with an access violation. PAGE_WRITECOPY needs only read
@@ -211,12 +235,13 @@ pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) 
     };
     // SAFETY: `mapping` is the live section made above; the view keeps the
     // section alive, so the handle is closed right after (as memmap2 does).
-    let addr = MapViewOfFile(
+    let addr = MapViewOfFileEx(
         mapping,
         view_access,
         (offset >> 32) as Dword,
         offset as Dword,
         len,
+        base,
     );
     let failure = if addr.is_null() {
         Some(Failure::last_os("MapViewOfFile"))
@@ -336,15 +361,46 @@ pub unsafe fn remap(
             unmap(addr, old_len)?;
             Ok(fresh)
         }
+        Some(file) if new_len > old_len => {
+            // A file may grow while mapped: size it, map the new length, and
+            // only then drop the old view, so a refusal changes nothing.
+            file.set_len(new_len as u64)
+                .map_err(|err| Failure::os("SetFileInformationByHandle", err))?;
+            let fresh = match map(Some(file), 0, new_len, access) {
+                Ok(fresh) => fresh,
+                Err(failure) => {
+                    let _ = file.set_len(old_len as u64);
+                    return Err(failure.into());
+                }
+            };
+            if let Err(failure) = unmap(addr, old_len) {
+                // SAFETY: `fresh` was just mapped and nobody has seen it.
+                let _ = unmap(fresh, new_len);
+                let _ = file.set_len(old_len as u64);
+                return Err(failure.into());
+            }
+            Ok(fresh)
+        }
         Some(file) => {
+            // Shrinking is refused while any view of the file exists
+            // (ERROR_USER_MAPPED_FILE), ours included: unmap first.
             unmap(addr, old_len)?;
-            let unmapped = |failure| RemapFailure {
+            if let Err(err) = file.set_len(new_len as u64) {
+                let failure = Failure::os("SetFileInformationByHandle", err);
+                // Someone else's view blocks it: put ours back where it was,
+                // so that a refused resize changes nothing.
+                // SAFETY: the range was ours a moment ago; MapViewOfFileEx
+                // fails rather than overlap anything mapped there since.
+                let restored = map_at(Some(file), 0, old_len, access, addr as *mut c_void);
+                return Err(RemapFailure {
+                    failure,
+                    unmapped: !matches!(restored, Ok(at) if at == addr),
+                });
+            }
+            map(Some(file), 0, new_len, access).map_err(|failure| RemapFailure {
                 failure,
                 unmapped: true,
-            };
-            file.set_len(new_len as u64)
-                .map_err(|err| unmapped(Failure::os("SetFileInformationByHandle", err)))?;
-            map(Some(file), 0, new_len, access).map_err(unmapped)
+            })
         }
     }
 }
