@@ -55,7 +55,7 @@ for (const [, rawName, , body = ""] of cases) {
 }
 for (const entry of known.filter((k) => !k.seen)) {
   console.log(
-    `NOTE no known failure matched ${entry.name} (fixed? drop the line)`,
+    `NOTE no known failure matched ${entry.name} (not run, or fixed: then drop the line)`,
   );
 }
 console.log(
