@@ -33,6 +33,7 @@ for (const [, rawName, , body = ""] of cases) {
   const failure = body.match(
     /<failure[^>]*>([\s\S]*?)<\/failure>|<failure[^>]*\/>/,
   );
+  for (const k of known) if (k.name.test(name)) k.ran = true;
   if (!failure) {
     passed++;
     continue;
@@ -53,9 +54,9 @@ for (const [, rawName, , body = ""] of cases) {
     );
   }
 }
-for (const entry of known.filter((k) => !k.seen)) {
+for (const entry of known.filter((k) => k.ran && !k.seen)) {
   console.log(
-    `NOTE no known failure matched ${entry.name} (not run, or fixed: then drop the line)`,
+    `NOTE no known failure matched ${entry.name} (fixed? then drop the line)`,
   );
 }
 console.log(

@@ -60,8 +60,9 @@ if check aarch64-build $CARGO build --release --target $T --manifest-path ffi/Ca
     args=(--doc)
   elif [ ${#paths[@]} -eq 0 ]; then
     # Everything that runs native code, minus suites whose subject does not depend on
-    # the CPU and that cost the most under emulation (the whole suite with --doc takes
-    # about 13 minutes here, this part about 5; MMAP_AARCH64_FULL=1 runs everything). They run natively and under wine.
+    # the CPU and that cost the most under emulation (the whole suite with --doc
+    # takes about 13 minutes here, this part about 5; MMAP_AARCH64_FULL=1 runs
+    # everything). The left-out suites run natively and under wine.
     paths=(tests/)
     args=(
       --ignore=tests/loader_test.ts       # download/cache logic in TS, ~120 s of subprocesses
