@@ -9,7 +9,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { posix, win32 } from "node:path";
 import meta from "../deno.json" with { type: "json" };
 import checksums from "../checksums.json" with { type: "json" };
 
@@ -94,6 +94,8 @@ export function cacheDirectory(
   os: string = Deno.build.os,
   version: string = VERSION,
 ): string | undefined {
+  // Paths are joined the way `os` writes them, whatever the host is.
+  const { join } = os === "windows" ? win32 : posix;
   const override = env(ENV.cacheDir);
   if (override !== undefined) return join(override, version);
   for (const rule of CACHE_RULES[os] ?? []) {

@@ -3,6 +3,7 @@
 // the bytes the others do (and the data pattern says it should).
 
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { byteAt, dataFile, fill, KiB, MiB } from "../bench/_common.ts";
 import {
   expectedWrite,
@@ -35,9 +36,11 @@ Deno.test("bench files and the report script type-check", async () => {
   const bench = new URL("../bench/", import.meta.url);
   const files = [...Deno.readDirSync(bench)]
     .filter((e) => e.isFile && e.name.endsWith(".ts"))
-    .map((e) => new URL(e.name, bench).pathname);
+    .map((e) => fileURLToPath(new URL(e.name, bench)));
   assert.ok(files.some((f) => f.endsWith("_bench.ts")));
-  files.push(new URL("../scripts/bench_report.ts", import.meta.url).pathname);
+  files.push(
+    fileURLToPath(new URL("../scripts/bench_report.ts", import.meta.url)),
+  );
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--quiet", ...files],
     stdout: "null",

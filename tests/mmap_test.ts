@@ -2,6 +2,8 @@
 // files in temp directories.
 
 import assert from "node:assert/strict";
+import { isAbsolute, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   close,
   closeSync,
@@ -36,14 +38,8 @@ Deno.test("open() exposes ptr, len and the absolute path", async () => {
     try {
       const h = await open("a.bin");
       assert.equal(h.len, 100);
-      assert.equal(
-        h.path,
-        `${await Deno.realPath(dir)}/a.bin`.replace(
-          await Deno.realPath(dir),
-          dir,
-        ),
-      );
-      assert.ok(h.path.startsWith("/"));
+      assert.equal(h.path, join(Deno.cwd(), "a.bin"));
+      assert.ok(isAbsolute(h.path));
       assert.notEqual(h.ptr, null);
       assert.equal(h.writable, false);
       assert.ok(h instanceof Mmap);
@@ -59,8 +55,8 @@ Deno.test("open() exposes ptr, len and the absolute path", async () => {
 Deno.test("open() accepts a file URL", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/u.bin`, pattern(10));
-    using h = openSync(new URL(`file://${dir}/u.bin`));
-    assert.equal(h.path, `${dir}/u.bin`);
+    using h = openSync(pathToFileURL(join(dir, "u.bin")));
+    assert.equal(h.path, join(dir, "u.bin"));
     assert.deepEqual(h.view(), pattern(10));
   });
 });
@@ -70,10 +66,15 @@ Deno.test("open() on a missing file throws NotFound naming the call and path", a
     const path = `${dir}/missing.bin`;
     await assert.rejects(open(path), (error: Error) => {
       assert.ok(error instanceof Deno.errors.NotFound);
-      assert.equal(
-        error.message,
-        `mmap open "${path}": No such file or directory (os error 2)`,
-      );
+      // The call and the path, then the OS's own text for error 2.
+      assert.ok(error.message.startsWith(`mmap open "${path}": `));
+      assert.match(error.message, /\(os error 2\)$/);
+      if (Deno.build.os === "linux") {
+        assert.equal(
+          error.message,
+          `mmap open "${path}": No such file or directory (os error 2)`,
+        );
+      }
       return true;
     });
     assert.throws(() => openWriteSync(path), Deno.errors.NotFound);
@@ -88,7 +89,13 @@ Deno.test("open() on a directory throws IsADirectory, under a file NotADirectory
     assert.throws(() => openSync(dir), Deno.errors.IsADirectory);
     assert.throws(() => openWriteSync(dir), Deno.errors.IsADirectory);
     await Deno.writeFile(`${dir}/file`, pattern(1));
-    assert.throws(() => openSync(`${dir}/file/x`), Deno.errors.NotADirectory);
+    // Windows has no ENOTDIR: a path through a file is "path not found".
+    assert.throws(
+      () => openSync(`${dir}/file/x`),
+      Deno.build.os === "windows"
+        ? Deno.errors.NotFound
+        : Deno.errors.NotADirectory,
+    );
   });
 });
 

@@ -14,6 +14,7 @@ type Bool = i32;
 type Dword = u32;
 
 // <winnt.h> page protections and <memoryapi.h> view access rights.
+const PAGE_READONLY: Dword = 0x02;
 const PAGE_READWRITE: Dword = 0x04;
 const PAGE_WRITECOPY: Dword = 0x08;
 const FILE_MAP_COPY: Dword = 0x01;
@@ -125,6 +126,8 @@ struct MemoryBasicInformation {
 
 /// <winerror.h>
 const ERROR_ALREADY_EXISTS: i32 = 183;
+const ERROR_NOT_ENOUGH_MEMORY: i32 = 8;
+const ERROR_COMMITMENT_LIMIT: i32 = 1455;
 const ERROR_WORKING_SET_QUOTA: i32 = 1453;
 
 /// A NUL-terminated UTF-16 copy of `text`.
@@ -180,11 +183,29 @@ pub fn allocation_granularity() -> usize {
 /// `len` must be non-zero: CreateFileMappingW refuses empty files.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
     // SAFETY: per this function's contract; a null base lets Windows choose.
-    map_at(file, offset, len, access, std::ptr::null_mut())
+    let mapped = map_at(file, offset, len, access, false, std::ptr::null_mut());
+    let read_only = file.is_some() && !access.write && !access.private;
+    match mapped {
+        // A copy-on-write view is charged against the commit limit for its
+        // whole length up front, so a very large read-only file may not fit.
+        // Then map it truly read-only: it maps, at the price that a store
+        // through a JS view of it is an access violation (README, view()).
+        Err(failure)
+            if read_only
+                && matches!(
+                    failure.detail.os_code,
+                    ERROR_NOT_ENOUGH_MEMORY | ERROR_COMMITMENT_LIMIT
+                ) =>
+        {
+            map_at(file, offset, len, access, true, std::ptr::null_mut())
+        }
+        other => other,
+    }
 }
 
 /// `map`, at the address `base` when it is not null (MapViewOfFileEx fails
-/// if that range is not free).
+/// if that range is not free). `strict` maps a read-only file with read-only
+/// pages instead of copy-on-write ones.
 ///
 /// # Safety
 /// As for `map`.
@@ -193,6 +214,7 @@ unsafe fn map_at(
     offset: u64,
     len: usize,
     access: Access,
+    strict: bool,
     base: *mut c_void,
 ) -> Result<usize> {
     // As on Unix, a read-only file mapping is copy-on-write, not read-only:
@@ -201,6 +223,8 @@ unsafe fn map_at(
     // access to the file.
     let (protect, view_access) = if access.write && !access.private {
         (PAGE_READWRITE, FILE_MAP_WRITE)
+    } else if strict && !access.private {
+        (PAGE_READONLY, FILE_MAP_READ)
     } else {
         (PAGE_WRITECOPY, FILE_MAP_COPY)
     };
@@ -391,7 +415,7 @@ pub unsafe fn remap(
                 // so that a refused resize changes nothing.
                 // SAFETY: the range was ours a moment ago; MapViewOfFileEx
                 // fails rather than overlap anything mapped there since.
-                let restored = map_at(Some(file), 0, old_len, access, addr as *mut c_void);
+                let restored = map_at(Some(file), 0, old_len, access, false, addr as *mut c_void);
                 return Err(RemapFailure {
                     failure,
                     unmapped: !matches!(restored, Ok(at) if at == addr),
