@@ -1,5 +1,6 @@
 //! The operating-system layer, one file per OS with the same internal API
-//! (documented at the top of `unix.rs`). Chosen by `cfg` here and nowhere else.
+//! (documented at the top of `unix.rs`), chosen by `cfg` here and nowhere
+//! else, and the types that API shares.
 
 #[cfg(unix)]
 #[path = "unix.rs"]
@@ -10,3 +11,43 @@ mod imp;
 mod imp;
 
 pub use imp::*;
+
+use crate::error::Failure;
+
+/// How a mapping may be used.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access {
+    /// The mapping can be written.
+    pub write: bool,
+    /// Writes stay in this process's copy (copy-on-write), never the file.
+    pub private: bool,
+    /// Fault every page in now rather than on first touch.
+    pub populate: bool,
+}
+
+/// Kernel advice about how a range will be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    Normal,
+    Sequential,
+    Random,
+    WillNeed,
+    DontNeed,
+}
+
+/// A failed `remap`: what went wrong, and whether the old mapping is gone
+/// (some systems must unmap before they can shrink a file).
+#[derive(Debug)]
+pub struct RemapFailure {
+    pub failure: Failure,
+    pub unmapped: bool,
+}
+
+impl From<Failure> for RemapFailure {
+    fn from(failure: Failure) -> RemapFailure {
+        RemapFailure {
+            failure,
+            unmapped: false,
+        }
+    }
+}

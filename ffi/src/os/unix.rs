@@ -34,6 +34,7 @@ use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::{Access, Advice, RemapFailure};
 use crate::error::{Failure, Result, KIND_IS_A_DIRECTORY, KIND_NOT_A_DIRECTORY};
 
 type CInt = i32;
@@ -120,17 +121,6 @@ extern "C" {
     fn mlock(addr: *const c_void, len: usize) -> CInt;
     fn munlock(addr: *const c_void, len: usize) -> CInt;
     fn getrlimit(resource: CInt, limit: *mut Rlimit) -> CInt;
-}
-
-/// How a mapping may be used.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Access {
-    /// The mapping can be written.
-    pub write: bool,
-    /// Writes stay in this process's copy (copy-on-write), never the file.
-    pub private: bool,
-    /// Fault every page in now rather than on first touch.
-    pub populate: bool,
 }
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -244,16 +234,6 @@ pub unsafe fn flush(addr: usize, len: usize, wait: bool) -> Result<()> {
     Ok(())
 }
 
-/// Kernel advice about how a range will be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Advice {
-    Normal,
-    Sequential,
-    Random,
-    WillNeed,
-    DontNeed,
-}
-
 /// Passes `advice` for `[addr, addr + len)` to the kernel.
 ///
 /// # Safety
@@ -334,23 +314,6 @@ pub unsafe fn unlock(addr: usize, len: usize) -> Result<()> {
         return Err(Failure::last_os("munlock"));
     }
     Ok(())
-}
-
-/// A failed `remap`: what went wrong, and whether the old mapping is gone
-/// (some systems must unmap before they can shrink a file).
-#[derive(Debug)]
-pub struct RemapFailure {
-    pub failure: Failure,
-    pub unmapped: bool,
-}
-
-impl From<Failure> for RemapFailure {
-    fn from(failure: Failure) -> RemapFailure {
-        RemapFailure {
-            failure,
-            unmapped: false,
-        }
-    }
 }
 
 /// Resizes a mapping of a whole file, or of anonymous memory, to `new_len`

@@ -7,6 +7,7 @@ use std::os::windows::io::AsRawHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use super::{Access, Advice, RemapFailure};
 use crate::error::{Failure, Result, KIND_NOT_A_DIRECTORY};
 
 type Handle = *mut c_void;
@@ -133,17 +134,6 @@ const ERROR_WORKING_SET_QUOTA: i32 = 1453;
 /// A NUL-terminated UTF-16 copy of `text`.
 fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-/// How a mapping may be used.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Access {
-    /// The mapping can be written.
-    pub write: bool,
-    /// Writes stay in this process's copy (copy-on-write), never the file.
-    pub private: bool,
-    /// Fault every page in now rather than on first touch.
-    pub populate: bool,
 }
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -340,23 +330,6 @@ pub unsafe fn flush(addr: usize, len: usize, _wait: bool) -> Result<()> {
     Ok(())
 }
 
-/// A failed `remap`: what went wrong, and whether the old mapping is gone
-/// (Windows must unmap before it can shrink a file).
-#[derive(Debug)]
-pub struct RemapFailure {
-    pub failure: Failure,
-    pub unmapped: bool,
-}
-
-impl From<Failure> for RemapFailure {
-    fn from(failure: Failure) -> RemapFailure {
-        RemapFailure {
-            failure,
-            unmapped: false,
-        }
-    }
-}
-
 /// Resizes a mapping of a whole file, or of anonymous memory, to `new_len`
 /// bytes and sets the file's length to match. Windows refuses to change the
 /// length of a file while any view of it exists (ERROR_USER_MAPPED_FILE), so
@@ -427,16 +400,6 @@ pub unsafe fn remap(
             })
         }
     }
-}
-
-/// Kernel advice about how a range will be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Advice {
-    Normal,
-    Sequential,
-    Random,
-    WillNeed,
-    DontNeed,
 }
 
 /// Windows has no per-view access-pattern hints; `WillNeed` prefetches the
