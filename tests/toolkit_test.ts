@@ -252,6 +252,14 @@ Deno.test("flush modes and sync() write back; bad modes are TypeErrors", async (
     // deno-lint-ignore no-explicit-any
     await assert.rejects(flush(m, 0, 1, 0 as any), TypeError);
     assert.deepEqual(await Deno.readFile(path), pattern(3 * PAGE));
+    // Read-only and copy-on-write mappings have nothing to make durable, and
+    // must not fail trying (their file is open read-only).
+    for (const options of [{}, { private: true }]) {
+      using r = openSync(path, options);
+      r.syncSync();
+      await r.sync();
+      await r.flush(1, 2, "durable");
+    }
   });
 });
 

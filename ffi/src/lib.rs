@@ -584,7 +584,11 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
             // because the mapping itself starts on a page boundary.
             unsafe { os::flush(aligned, start + len - aligned, mode != FLUSH_ASYNC)? };
         }
-        if mode == FLUSH_DURABLE && entry.flags() & FLAG_PRIVATE == 0 {
+        // Only a shared writable mapping can have changed its file. A
+        // read-only one has nothing to sync, and its file is open read-only,
+        // which FlushFileBuffers refuses (ERROR_ACCESS_DENIED) on Windows.
+        let shared_writable = entry.flags() & (FLAG_WRITABLE | FLAG_PRIVATE) == FLAG_WRITABLE;
+        if mode == FLUSH_DURABLE && shared_writable {
             if let Some(file) = owned_at(entry.index()).and_then(|owned| owned.file) {
                 file.sync_all().map_err(|err| Failure::os("fsync", err))?;
             }
