@@ -28,48 +28,50 @@
  * @module
  */
 
+export { Mmap } from "./src/mmap.ts";
 export {
   type Advice,
-  advise,
-  close,
-  closeSync,
-  flush,
   type FlushMode,
-  flushSync,
-  lock,
-  type MappingInfo,
   type MappingKind,
-  type MappingStats,
-  Mmap,
   type MmapHandle,
+} from "./src/types.ts";
+export {
   open,
-  openAnonymous,
-  openAnonymousSync,
   type OpenOptions,
-  openShared,
-  openSharedSync,
   openSync,
   openWrite,
   openWriteSync,
   openWriteWithSize,
   openWriteWithSizeSync,
+} from "./src/open.ts";
+export {
+  advise,
+  close,
+  closeSync,
+  flush,
+  flushSync,
+  lock,
   read,
   readSync,
   residency,
   resize,
   resizeSync,
-  type SharedOptions,
-  stats,
-  stream,
-  type StreamOptions,
   sync,
   syncSync,
-  unlinkShared,
-  unlinkSharedSync,
   unlock,
   view,
   write,
   writeSync,
-} from "./src/mmap.ts";
+} from "./src/functions.ts";
+export { openAnonymous, openAnonymousSync } from "./src/anonymous.ts";
+export {
+  openShared,
+  openSharedSync,
+  type SharedOptions,
+  unlinkShared,
+  unlinkSharedSync,
+} from "./src/shared.ts";
+export { stream, type StreamOptions } from "./src/stream.ts";
+export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";

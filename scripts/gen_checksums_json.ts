@@ -11,8 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { PLATFORMS } from "../src/platform.ts";
-import { type Checksums, VERSION } from "../src/_release.ts";
-import { sha256 } from "../src/loader.ts";
+import { type Checksums, sha256, VERSION } from "../src/_release.ts";
 
 /** Hashes every known asset present in `dir`, in the platform table's order. */
 export async function checksumsOf(dir: string): Promise<Checksums> {

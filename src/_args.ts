@@ -1,7 +1,26 @@
-// Argument checks shared by the public functions. Private to the package.
+/**
+ * Argument rules shared by the public functions: offsets and lengths,
+ * buffers, boolean options, option objects and paths. Every message starts
+ * with the call and the name the user gave (`mmap read "data.bin": …`), and
+ * is built only when a check fails, so the hot calls pay for the checks
+ * alone. Private to the package.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { isAbsolute, resolve } from "node:path";
 
 /** Largest offset or length accepted: every such number is exact in a double. */
 export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The start of every message about a call: `mmap open "data.bin"`, or
+ * `mmap open` before a name is known.
+ */
+export function where(call: string, name?: string): string {
+  return name === undefined ? `mmap ${call}` : `mmap ${call} "${name}"`;
+}
 
 /** Describes a value for an error message without running user code. */
 export function describe(value: unknown): string {
@@ -17,28 +36,154 @@ export function describe(value: unknown): string {
 
 /**
  * Converts an offset, length or size to a number: a whole number from 0 to
- * 2^53 - 1, given as a number or a bigint.
+ * 2^53 - 1, given as a number or a bigint. A plain number in range costs
+ * three comparisons; the message is built only on failure.
  *
  * @throws {TypeError} When `value` is neither a number nor a bigint.
  * @throws {RangeError} When it is negative, fractional, NaN or too large.
  */
-export function toIndex(value: unknown, what: string, where: string): number {
+export function toIndex(
+  value: unknown,
+  what: string,
+  call: string,
+  name?: string,
+): number {
   if (typeof value === "number") {
-    if (Number.isInteger(value) && value >= 0 && value <= MAX_INDEX) {
+    if (value >= 0 && value <= MAX_INDEX && Number.isInteger(value)) {
       return value;
     }
   } else if (typeof value === "bigint") {
     if (value >= 0n && value <= BigInt(MAX_INDEX)) return Number(value);
   } else {
     throw new TypeError(
-      `${where}: ${what} must be a number or a bigint: received ${
+      `${where(call, name)}: ${what} must be a number or a bigint: received ${
         describe(value)
       }`,
     );
   }
   throw new RangeError(
-    `${where}: ${what} must be a whole number from 0 to 2^53 - 1: received ${
+    `${
+      where(call, name)
+    }: ${what} must be a whole number from 0 to 2^53 - 1: received ${
       describe(value)
     }`,
   );
+}
+
+/**
+ * Checks that `[offset, offset + length)` lies within `size` bytes.
+ *
+ * @throws {RangeError} When it does not; nothing has been copied yet.
+ */
+export function checkRange(
+  offset: number,
+  length: number,
+  size: number,
+  call: string,
+  name: string,
+): void {
+  if (length > size || offset > size - length) {
+    throw new RangeError(
+      `${where(call, name)}: range ${offset}..${
+        offset + length
+      } is outside the mapping of ${size} bytes`,
+    );
+  }
+}
+
+/**
+ * `[offset, length]` of a range of a mapping of `size` bytes, `length`
+ * defaulting to the rest of the mapping, after checking it.
+ */
+export function toRange(
+  offset: unknown,
+  length: unknown,
+  size: number,
+  call: string,
+  name: string,
+): [number, number] {
+  const at = toIndex(offset, "offset", call, name);
+  const count = length === undefined
+    ? Math.max(size - at, 0)
+    : toIndex(length, "length", call, name);
+  checkRange(at, count, size, call, name);
+  return [at, count];
+}
+
+/** Checks that a buffer argument is a `Uint8Array`. */
+export function toBytes(
+  value: unknown,
+  what: string,
+  call: string,
+  name: string,
+): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new TypeError(
+    `${where(call, name)}: ${what} must be a Uint8Array: received ${
+      describe(value)
+    }`,
+  );
+}
+
+/** A boolean option: `undefined` is `false`, anything else not boolean throws. */
+export function toFlag(value: unknown, what: string, call: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value === "boolean") return value;
+  throw new TypeError(
+    `${where(call)}: option "${what}" must be a boolean: received ${
+      describe(value)
+    }`,
+  );
+}
+
+/** An options argument: an object, or `undefined` for the defaults. */
+export function toOptions<T extends object>(
+  options: unknown,
+  call: string,
+  name?: string,
+): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options === "object" && options !== null) {
+    return options as Partial<T>;
+  }
+  throw new TypeError(
+    `${where(call, name)}: options must be an object: received ${
+      describe(options)
+    }`,
+  );
+}
+
+/**
+ * A path argument (a string or a `file:` URL) as `[name, absolute path]`:
+ * the name as the user gave it, for messages, and the path to open.
+ */
+export function toPath(path: unknown, call: string): [string, string] {
+  let name: string;
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(
+        `${
+          where(call)
+        }: a URL path must use the file: protocol: received "${path.href}"`,
+      );
+    }
+    name = fileURLToPath(path);
+  } else if (typeof path === "string") {
+    name = path;
+  } else {
+    throw new TypeError(
+      `${where(call)}: path must be a string or a file URL: received ${
+        describe(path)
+      }`,
+    );
+  }
+  if (name === "") {
+    throw new TypeError(`${where(call)}: path must not be empty`);
+  }
+  if (name.includes("\0")) {
+    throw new TypeError(
+      `mmap ${call} ${JSON.stringify(name)}: path must not contain NUL`,
+    );
+  }
+  return [name, isAbsolute(name) ? resolve(name) : resolve(Deno.cwd(), name)];
 }

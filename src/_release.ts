@@ -1,15 +1,15 @@
 /**
  * Everything that names a release, in one place: the package version (from
- * `deno.json`), where release assets are downloaded from, where they are
- * cached, the environment variables that override those, and the SHA-256 of
- * each asset (from `checksums.json`). The loader, the release scripts and
- * the tests all read these; nothing else spells a URL, a directory or a
- * version.
+ * `deno.json`), where release assets are downloaded from, the environment
+ * variables the loader reads, and the SHA-256 of each asset (from
+ * `checksums.json`). Where assets are cached is `_cache.ts`. The loader, the
+ * release scripts and the tests all read these; nothing else spells a URL
+ * or a version.
  *
  * @module
  */
 
-import { posix, win32 } from "node:path";
+import { createHash } from "node:crypto";
 import meta from "../deno.json" with { type: "json" };
 import checksums from "../checksums.json" with { type: "json" };
 
@@ -55,58 +55,6 @@ export function downloadUrl(asset: string, env: EnvReader = readEnv): string {
   return `${base.replace(/\/+$/, "")}/${asset}`;
 }
 
-/** One way to find a per-user cache root: a variable, then path segments. */
-interface CacheRule {
-  readonly variable: string;
-  readonly segments: readonly string[];
-}
-
-/**
- * Per-OS cache roots, tried in order; `<version>/<asset>` goes below. A rule
- * whose variable is unset, not allowed or not an absolute path is skipped.
- */
-export const CACHE_RULES: Readonly<Record<string, readonly CacheRule[]>> = {
-  linux: [
-    { variable: "XDG_CACHE_HOME", segments: ["mmap"] },
-    { variable: "HOME", segments: [".cache", "mmap"] },
-  ],
-  darwin: [{ variable: "HOME", segments: ["Library", "Caches", "mmap"] }],
-  windows: [{ variable: "LOCALAPPDATA", segments: ["mmap", "cache"] }],
-};
-
-/** The variables consulted to find the cache on `os`, in order. */
-export function cacheVariables(os: string = Deno.build.os): string[] {
-  return [ENV.cacheDir, ...(CACHE_RULES[os] ?? []).map((r) => r.variable)];
-}
-
-function isAbsolute(path: string, os: string): boolean {
-  return os === "windows"
-    ? /^([a-zA-Z]:[\\/]|[\\/]{2})/.test(path)
-    : path.startsWith("/");
-}
-
-/**
- * The directory holding cached assets of `version`, or `undefined` when no
- * variable that locates it is set and readable.
- */
-export function cacheDirectory(
-  env: EnvReader = readEnv,
-  os: string = Deno.build.os,
-  version: string = VERSION,
-): string | undefined {
-  // Paths are joined the way `os` writes them, whatever the host is.
-  const { join } = os === "windows" ? win32 : posix;
-  const override = env(ENV.cacheDir);
-  if (override !== undefined) return join(override, version);
-  for (const rule of CACHE_RULES[os] ?? []) {
-    const base = env(rule.variable);
-    if (base !== undefined && isAbsolute(base, os)) {
-      return join(base, ...rule.segments, version);
-    }
-  }
-  return undefined;
-}
-
 /** Shape of `checksums.json`. */
 export interface Checksums {
   /** The package version the hashes belong to. */
@@ -133,4 +81,9 @@ export function expectedSha256(
     ? table.assets[asset]
     : undefined;
   return hash !== undefined && /^[0-9a-f]{64}$/.test(hash) ? hash : undefined;
+}
+
+/** Lowercase hex SHA-256 of some bytes. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { where } from "./_args.ts";
 import type { Symbols } from "./ffi.ts";
 
 /**
@@ -37,7 +38,10 @@ export class MmapError extends Error {
   }
 }
 
-/** Native status codes, as in `ffi/src/error.rs`. */
+/**
+ * Native status codes (`Status` in `ffi/src/error.rs`); `tests/abi_test.ts`
+ * checks them against the loaded library.
+ */
 export const Status = {
   ok: 0,
   badHandle: 1,
@@ -50,22 +54,42 @@ export const Status = {
   unsupported: 8,
 } as const;
 
+/**
+ * Error kinds of an OS failure (`KIND_*` in `ffi/src/error.rs`: Rust's
+ * `io::ErrorKind`, folded to numbers); checked like {@linkcode Status}.
+ */
+export const ErrorKind = {
+  notFound: 1,
+  permissionDenied: 2,
+  alreadyExists: 3,
+  invalidInput: 4,
+  outOfMemory: 5,
+  unsupported: 6,
+  unexpectedEof: 7,
+  wouldBlock: 8,
+  interrupted: 9,
+  timedOut: 10,
+  invalidData: 11,
+  isADirectory: 12,
+  notADirectory: 13,
+} as const;
+
 type ErrorClass = new (message: string, options?: ErrorOptions) => Error;
 
-/** `io::ErrorKind` codes from `ffi/src/error.rs` → error classes. */
+/** Error kinds → error classes; a kind not listed becomes an MmapError. */
 const KIND_CLASSES: Record<number, ErrorClass> = {
-  1: Deno.errors.NotFound,
-  2: Deno.errors.PermissionDenied,
-  3: Deno.errors.AlreadyExists,
-  4: TypeError,
-  6: Deno.errors.NotSupported,
-  7: Deno.errors.UnexpectedEof,
-  8: Deno.errors.WouldBlock,
-  9: Deno.errors.Interrupted,
-  10: Deno.errors.TimedOut,
-  11: Deno.errors.InvalidData,
-  12: Deno.errors.IsADirectory,
-  13: Deno.errors.NotADirectory,
+  [ErrorKind.notFound]: Deno.errors.NotFound,
+  [ErrorKind.permissionDenied]: Deno.errors.PermissionDenied,
+  [ErrorKind.alreadyExists]: Deno.errors.AlreadyExists,
+  [ErrorKind.invalidInput]: TypeError,
+  [ErrorKind.unsupported]: Deno.errors.NotSupported,
+  [ErrorKind.unexpectedEof]: Deno.errors.UnexpectedEof,
+  [ErrorKind.wouldBlock]: Deno.errors.WouldBlock,
+  [ErrorKind.interrupted]: Deno.errors.Interrupted,
+  [ErrorKind.timedOut]: Deno.errors.TimedOut,
+  [ErrorKind.invalidData]: Deno.errors.InvalidData,
+  [ErrorKind.isADirectory]: Deno.errors.IsADirectory,
+  [ErrorKind.notADirectory]: Deno.errors.NotADirectory,
 };
 
 /** Status codes that are not OS errors → error classes. */
@@ -103,7 +127,7 @@ export function nativeError(
   const tab = detail.indexOf("\t");
   const osCall = tab < 0 ? call : detail.slice(0, tab);
   const cause = tab < 0 ? detail : detail.slice(tab + 1);
-  const message = `mmap ${call} "${path}": ${cause}`;
+  const message = `${where(call, path)}: ${cause}`;
   if (status === Status.os) {
     const Class = KIND_CLASSES[info[1]];
     if (Class !== undefined) {
@@ -119,6 +143,6 @@ export function nativeError(
 /** The error for a call on a closed handle. */
 export function closedError(call: string, path: string): Error {
   return new Deno.errors.BadResource(
-    `mmap ${call} "${path}": the mapping is closed`,
+    `${where(call, path)}: the mapping is closed`,
   );
 }

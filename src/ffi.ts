@@ -14,7 +14,11 @@ import { resolveLibrary, resolveLibrarySync } from "./loader.ts";
 /** The interface version this TypeScript code was written for. */
 export const ABI_VERSION = 1;
 
-/** Flags for `mmap_map`, as in `ffi/src/lib.rs`. */
+// The tables below are the TypeScript half of facts the native library
+// defines too (`ffi/src/abi.rs`); `tests/abi_test.ts` compares them with what
+// the loaded library reports through `mmap_constants`, so they cannot drift.
+
+/** Flags for `mmap_map`. */
 export const MapFlag = {
   write: 1,
   create: 2,
@@ -24,10 +28,10 @@ export const MapFlag = {
   length: 32,
 } as const;
 
-/** Flags for `mmap_shm_open`, as in `ffi/src/lib.rs`. */
+/** Flags for `mmap_shm_open`. */
 export const ShmFlag = { create: 1, exclusive: 2 } as const;
 
-/** Advice names, in the order of `ADVICE` in `ffi/src/lib.rs`. */
+/** Advice names, in the order of the native advice numbers. */
 export const ADVICE = [
   "normal",
   "sequential",
@@ -36,7 +40,7 @@ export const ADVICE = [
   "dontneed",
 ] as const;
 
-/** Flush modes for `mmap_flush`, as in `ffi/src/lib.rs`. */
+/** Flush modes for `mmap_flush`. */
 export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
 
 const flushParameters = [
@@ -109,7 +113,7 @@ export const symbols = {
   },
   /**
    * `mmap_read` on a worker thread, for async reads large enough to stall
-   * the event loop (`THREAD_COPY_BYTES` in mmap.ts).
+   * the event loop (`THREAD_COPY_BYTES` in _thread.ts).
    */
   mmap_read_nonblocking: {
     name: "mmap_read",
@@ -221,6 +225,19 @@ export const symbols = {
       "u32", // cap: u32
     ],
     result: "u32",
+  },
+  /**
+   * `-> u32`: length of the "NAME=VALUE" lines of every constant shared
+   * with TypeScript, for `tests/abi_test.ts`. Optional: nothing else needs
+   * it, so a library without it still loads.
+   */
+  mmap_constants: {
+    parameters: [
+      "buffer", // text: *mut u8
+      "u32", // cap: u32
+    ],
+    result: "u32",
+    optional: true,
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -10,29 +10,25 @@
  *    `MMAP_DOWNLOAD_URL`), checked the same way, written to a temp file in
  *    the cache directory and renamed into place only after the hash matches.
  *
- * URLs, directories, the version and the checksums come from `_release.ts`.
+ * URLs, the version and the checksums come from `_release.ts`, cache
+ * directories from `_cache.ts`, the download itself from `_download.ts`.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { platformAsset } from "./platform.ts";
+import { cacheDirectory, cacheVariables } from "./_cache.ts";
+import { download, note, type Plan } from "./_download.ts";
 import {
-  cacheDirectory,
-  cacheVariables,
   downloadUrl,
   ENV,
   expectedSha256,
   readEnv,
+  sha256,
   VERSION,
 } from "./_release.ts";
-
-/** Lowercase hex SHA-256 of some bytes. */
-export function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 /** True if `path` is an existing file; false if absent or unreadable. */
 function isFile(path: string): boolean {
@@ -80,16 +76,6 @@ function devCandidates(asset: string): string[] {
     if (!candidates.includes(path)) candidates.push(path);
   }
   return candidates;
-}
-
-/** What the cache and download steps need to know. */
-interface Plan {
-  asset: string;
-  /** Expected SHA-256 from `checksums.json`. */
-  sha256: string;
-  /** Where the verified file lives in the cache. */
-  path: string;
-  url: string;
 }
 
 /** A library found locally, or the plan for the cache and download steps. */
@@ -195,139 +181,4 @@ async function resolveOrDownload(): Promise<string> {
     note(`mmap: "${plan.asset}" ${problem}; replacing it`);
   }
   return await download(plan);
-}
-
-/** One line on stderr (the only output the loader ever writes). */
-function note(line: string): void {
-  Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
-}
-
-/** A download taking longer than this is abandoned. */
-const DOWNLOAD_TIMEOUT_MS = 120_000;
-/** A release asset is well under 1 MiB; anything past this is not one. */
-const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
-
-/** The response body, or `undefined` once it exceeds `limit` bytes. */
-async function readAtMost(
-  response: Response,
-  limit: number,
-): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of response.body ?? []) {
-    length += chunk.length;
-    // Leaving the loop cancels the stream.
-    if (length > limit) return undefined;
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
-}
-
-async function download(plan: Plan): Promise<string> {
-  const directory = dirname(plan.path);
-  const offline =
-    `set ${ENV.libPath} to a copy of the library, or put a verified copy at "${plan.path}"`;
-  note(`mmap: downloading ${plan.asset} from ${plan.url} to ${directory}`);
-  const failed = (error: unknown): Error => {
-    if (error instanceof Deno.errors.NotCapable) return error;
-    return new Error(
-      `mmap could not download "${plan.url}": ${
-        innermost(error)
-      }: if this machine is offline or behind a proxy, ${offline}`,
-      { cause: error },
-    );
-  };
-  let response: Response;
-  const signal = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
-  try {
-    response = await fetch(plan.url, { redirect: "follow", signal });
-  } catch (error) {
-    throw failed(error);
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(
-      `mmap could not download "${plan.url}": HTTP ${response.status} ${response.statusText}`
-        .trimEnd(),
-    );
-  }
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = await readAtMost(response, MAX_DOWNLOAD_BYTES);
-  } catch (error) {
-    throw failed(error);
-  }
-  if (bytes === undefined) {
-    throw new Error(
-      `mmap refused the download from "${plan.url}": it is larger than ${MAX_DOWNLOAD_BYTES} bytes, which no release asset is; nothing was cached`,
-    );
-  }
-  const actual = sha256(bytes);
-  if (actual !== plan.sha256) {
-    throw new Error(
-      `mmap refused the download from "${plan.url}": its SHA-256 is ${actual}, but checksums.json expects ${plan.sha256}; nothing was cached`,
-    );
-  }
-  await Deno.mkdir(directory, { recursive: true });
-  // A temp file in the same directory, renamed into place only once
-  // complete: a reader sees the old file or the new one, never half of one.
-  const temp = `${plan.path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeFile(temp, bytes);
-    await Deno.rename(temp, plan.path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    // Windows refuses to replace a library another process has loaded; if
-    // that process put a good copy there, use it.
-    if (isIntact(plan)) return plan.path;
-    throw error;
-  }
-  await sweepStaleTemps(plan);
-  return plan.path;
-}
-
-/** Temp files older than this were left by a process that died. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
-
-/** Removes temp files of `plan.asset` left behind by crashed downloads. */
-async function sweepStaleTemps(plan: Plan): Promise<void> {
-  const directory = dirname(plan.path);
-  try {
-    for await (const entry of Deno.readDir(directory)) {
-      const name = entry.name;
-      if (!name.startsWith(`${plan.asset}.`) || !name.endsWith(".tmp")) {
-        continue;
-      }
-      const path = resolve(directory, name);
-      const { mtime } = await Deno.stat(path);
-      if (mtime !== null && Date.now() - mtime.getTime() > STALE_TEMP_MS) {
-        await Deno.remove(path);
-      }
-    }
-  } catch {
-    // Best effort: another process may be sweeping too.
-  }
-}
-
-/** The message of the last error in a `cause` chain (fetch nests them). */
-function innermost(error: unknown): string {
-  let current = error;
-  while (current instanceof Error && current.cause instanceof Error) {
-    current = current.cause;
-  }
-  return current instanceof Error ? current.message : String(current);
-}
-
-function isIntact(plan: Plan): boolean {
-  try {
-    return sha256(Deno.readFileSync(plan.path)) === plan.sha256;
-  } catch {
-    return false;
-  }
 }

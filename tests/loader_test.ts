@@ -7,17 +7,17 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FULL_FLAGS, type Output, runDeno, withTempDir } from "./_helpers.ts";
 import { platformAsset, PLATFORMS } from "../src/platform.ts";
+import { cacheDirectory } from "../src/_cache.ts";
 import {
-  cacheDirectory,
   CHECKSUMS,
   type Checksums,
   downloadUrl,
   type EnvReader,
   expectedSha256,
   releaseBaseUrl,
+  sha256,
   VERSION,
 } from "../src/_release.ts";
-import { sha256 } from "../src/loader.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ASSET = platformAsset().asset;

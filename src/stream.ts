@@ -1,0 +1,114 @@
+/**
+ * Byte streams over a mapping, for piping into a `Response`, a file or a
+ * compression stream.
+ *
+ * @module
+ */
+
+import { toIndex, toOptions, toRange } from "./_args.ts";
+import { closedError } from "./errors.ts";
+import { handleName, type Mmap, toHandle } from "./mmap.ts";
+import type { MmapHandle } from "./types.ts";
+
+/** Options for {@linkcode stream}. */
+export interface StreamOptions {
+  /**
+   * First byte to stream.
+   *
+   * @default {0}
+   */
+  offset?: number | bigint;
+  /** Bytes to stream; by default, to the end of the mapping. */
+  length?: number | bigint;
+  /**
+   * Bytes per chunk (when the reader brings no buffer of its own).
+   *
+   * @default {65536}
+   */
+  chunkSize?: number;
+}
+
+/**
+ * The stream behind {@linkcode Mmap.stream}: each pull is one `readSync`
+ * straight into the reader's buffer (an auto-allocated one when the reader
+ * brings none).
+ */
+export function byteStream(
+  m: Mmap,
+  options: unknown,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const name = handleName(m);
+  const o = toOptions<StreamOptions>(options, "stream", name);
+  if (m.closed) throw closedError("stream", name);
+  // Only a missing option takes its default: null is refused, as everywhere.
+  const [at, count] = toRange(
+    o.offset === undefined ? 0 : o.offset,
+    o.length,
+    m.len,
+    "stream",
+    name,
+  );
+  const chunkSize = toIndex(
+    o.chunkSize === undefined ? 65536 : o.chunkSize,
+    "chunkSize",
+    "stream",
+    name,
+  );
+  if (chunkSize === 0) {
+    throw new RangeError(`mmap stream "${name}": chunkSize must be at least 1`);
+  }
+  let position = at;
+  const end = at + count;
+  return new ReadableStream({
+    type: "bytes",
+    // Never more than the range: a huge chunkSize would fail to allocate.
+    autoAllocateChunkSize: Math.max(1, Math.min(chunkSize, count)),
+    start: (controller) => {
+      if (count === 0) controller.close();
+    },
+    pull: (controller) => {
+      // With autoAllocateChunkSize every pull comes with a buffer to fill.
+      const request = controller.byobRequest!;
+      const target = request.view!;
+      const room = new Uint8Array(
+        target.buffer,
+        target.byteOffset,
+        Math.min(target.byteLength, end - position),
+      );
+      m.readSync(room, position);
+      position += room.length;
+      request.respond(room.length);
+      if (position >= end) controller.close();
+    },
+  });
+}
+
+/**
+ * A byte stream over a range of the mapping; see {@linkcode Mmap.stream}.
+ *
+ * @param h The mapping.
+ * @param options Range and chunk size.
+ * @returns A `ReadableStream` of type `"bytes"`.
+ * @throws {RangeError} When the range reaches past `h.len`.
+ *
+ * @example Serve a mapped file, compressed
+ * ```ts
+ * import { openSync, stream } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "hello ".repeat(1000));
+ * using h = openSync(path);
+ * const gzipped = stream(h).pipeThrough(new CompressionStream("gzip"));
+ * const text = await new Response(
+ *   gzipped.pipeThrough(new DecompressionStream("gzip")),
+ * ).text();
+ * assert.equal(text, "hello ".repeat(1000));
+ * ```
+ */
+export function stream(
+  h: MmapHandle,
+  options?: StreamOptions,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return toHandle(h, "stream").stream(options);
+}

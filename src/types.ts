@@ -1,0 +1,48 @@
+/**
+ * The public types that several modules share: the seed's handle shape and
+ * the names a mapping's kind, advice and flush modes take.
+ *
+ * @module
+ */
+
+/**
+ * A memory mapping, as the package's original API describes it. Every handle
+ * returned by {@linkcode open} and its variants is an {@linkcode Mmap}, which
+ * has this shape and more.
+ */
+export interface MmapHandle {
+  /** Native address of the first mapped byte (`null` for an empty mapping). */
+  readonly ptr: Deno.PointerValue;
+  /** Mapped length in bytes. */
+  readonly len: number;
+  /** Absolute path of the mapped file. */
+  readonly path: string;
+}
+
+/**
+ * What a mapping shows: a file (or part of one), anonymous memory, or named
+ * shared memory.
+ */
+export type MappingKind = "file" | "anonymous" | "shared";
+
+/**
+ * How a range will be used, for {@linkcode advise}: `"normal"`,
+ * `"sequential"` (read ahead aggressively, drop pages behind), `"random"`
+ * (no read-ahead), `"willneed"` (read the range in now), `"dontneed"` (the
+ * range can leave memory; a file's pages are read back from the file later).
+ */
+export type Advice =
+  | "normal"
+  | "sequential"
+  | "random"
+  | "willneed"
+  | "dontneed";
+
+/**
+ * How {@linkcode flush} writes back: `"sync"` waits for the write
+ * (`msync(MS_SYNC)`, `FlushViewOfFile`); `"async"` only schedules it
+ * (`MS_ASYNC`); `"durable"` waits and then flushes the file to the device
+ * (`fsync`, `F_FULLFSYNC` on macOS, `FlushFileBuffers` on Windows), so the
+ * data survives a power loss.
+ */
+export type FlushMode = "sync" | "async" | "durable";
