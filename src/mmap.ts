@@ -7,7 +7,14 @@
  * @module
  */
 
-import { describe, toBytes, toIndex, toRange, where } from "./_args.ts";
+import {
+  checkRange,
+  describe,
+  toBytes,
+  toIndex,
+  toRange,
+  where,
+} from "./_args.ts";
 import { promised } from "./_async.ts";
 import { copyOnThread, onThread } from "./_thread.ts";
 import { Views } from "./_views.ts";
@@ -199,14 +206,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
         }: the mapping is read-only: open it with openWrite() or { write: true }`,
       );
     }
-    const length = buffer.length;
-    if (length > this.#len || at > this.#len - length) {
-      throw new RangeError(
-        `${where(call, this.#name)}: range ${at}..${
-          at + length
-        } is outside the mapping of ${this.#len} bytes`,
-      );
-    }
+    checkRange(at, buffer.length, this.#len, call, this.#name);
     return at;
   }
 
