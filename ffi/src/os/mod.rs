@@ -1,13 +1,15 @@
-//! The operating-system layer, one file per OS with the same internal API
-//! (documented at the top of `unix.rs`), chosen by `cfg` here and nowhere
-//! else, and the types that API shares.
+//! The operating-system layer: every system call and every OS rule. One file
+//! per OS with the same internal API (documented at the top of `unix.rs`),
+//! chosen here by `cfg` path and nowhere else, and the types that API shares.
+//!
+//! - `unix.rs`: Linux and macOS (with `unix/fault.rs`, the SIGBUS guard).
+//! - `windows.rs`: Windows.
+//! - `stub.rs`: anything else; every call fails with `Status::Unsupported`,
+//!   so the crate still builds there (as memmap2's `stub.rs`).
 
-#[cfg(unix)]
-#[path = "unix.rs"]
-mod imp;
-
-#[cfg(windows)]
-#[path = "windows.rs"]
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+#[cfg_attr(not(any(unix, windows)), path = "stub.rs")]
 mod imp;
 
 pub use imp::*;
