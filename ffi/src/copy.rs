@@ -110,8 +110,10 @@ mod tests {
         let id = out[0] as u32;
         assert_eq!(out[2], 11);
         let mut buf = [0u8; 5];
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_read(id, 6.0, buf.as_mut_ptr(), 5.0) }, 0);
         assert_eq!(&buf, b"world");
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_write(id, 0.0, b"HELLO".as_ptr(), 5.0) }, 0);
         assert_eq!(mmap_flush(id, 1.0, 3.0, FLUSH_DURABLE), 0);
         assert_eq!(mmap_close(id), 0);
@@ -127,16 +129,19 @@ mod tests {
         let id = out[0] as u32;
         let mut buf = [7u8; 4];
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_read(id, 8.0, buf.as_mut_ptr(), 4.0) },
             Status::OutOfRange as i32
         );
         assert_eq!(buf, [7u8; 4]);
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_write(id, 7.0, b"abcd".as_ptr(), 4.0) },
             Status::OutOfRange as i32
         );
         for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY, 1e300] {
             assert_eq!(
+                // SAFETY: the buffer is live and at least as long as the length passed.
                 unsafe { mmap_read(id, bad, buf.as_mut_ptr(), 1.0) },
                 Status::InvalidArgument as i32,
                 "offset {}",
@@ -157,10 +162,12 @@ mod tests {
         let id = out[0] as u32;
         let mut buf = [0u8; 1];
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_read(id, MAX_INDEX as f64, buf.as_mut_ptr(), 1.0) },
             Status::OutOfRange as i32
         );
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_read(id, 9_007_199_254_740_992.0, buf.as_mut_ptr(), 1.0) },
             Status::InvalidArgument as i32
         );
@@ -174,6 +181,7 @@ mod tests {
         assert_eq!(status, 0);
         let id = out[0] as u32;
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_write(id, 0.0, b"x".as_ptr(), 1.0) },
             Status::ReadOnly as i32
         );
@@ -186,8 +194,10 @@ mod tests {
         let (status, out) = map(file.path(), MAP_PRIVATE, 0.0, 0.0, 0.0);
         assert_eq!(status, 0);
         let id = out[0] as u32;
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_write(id, 0.0, b"CHANGED!".as_ptr(), 8.0) }, 0);
         let mut buf = [0u8; 8];
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_read(id, 0.0, buf.as_mut_ptr(), 8.0) }, 0);
         assert_eq!(&buf, b"CHANGED!");
         assert_eq!(mmap_flush(id, 0.0, 8.0, FLUSH_DURABLE), 0);

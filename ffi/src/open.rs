@@ -348,6 +348,7 @@ mod tests {
         assert_eq!(out[1], 0);
         assert_eq!(out[2], 0);
         let id = out[0] as u32;
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_read(id, 0.0, std::ptr::null_mut(), 0.0) }, 0);
         assert_eq!(mmap_flush(id, 0.0, 0.0, FLUSH_SYNC), 0);
         assert_eq!(mmap_close(id), 0);
@@ -389,6 +390,7 @@ mod tests {
         assert_eq!(out[2], 5000);
         let mut buf = vec![0u8; 5000];
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_read(out[0] as u32, 0.0, buf.as_mut_ptr(), 5000.0) },
             0
         );
@@ -416,11 +418,14 @@ mod tests {
     fn bad_paths_are_refused() {
         let mut out = [0u64; 3];
         let nul = b"a\0b";
+        // SAFETY: the path bytes and the three-u64 out array are live.
         let status = unsafe { mmap_open(nul.as_ptr(), 3, out.as_mut_ptr()) };
         assert_eq!(status, Status::InvalidArgument as i32);
+        // SAFETY: the path bytes and the three-u64 out array are live.
         let status = unsafe { mmap_open(std::ptr::null(), 0, out.as_mut_ptr()) };
         assert_eq!(status, Status::InvalidArgument as i32);
         let bad_utf8 = [0xffu8, 0xfe];
+        // SAFETY: the path bytes and the three-u64 out array are live.
         let status = unsafe { mmap_open(bad_utf8.as_ptr(), 2, out.as_mut_ptr()) };
         assert_eq!(status, Status::InvalidArgument as i32);
     }

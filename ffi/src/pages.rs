@@ -153,8 +153,10 @@ mod tests {
         assert_eq!(mmap_advise(id, 0.0, 70_000.0, 0), Status::OutOfRange as i32);
         let _ = read_at(id, 0, 64 * 1024);
         let mut resident = 0.0f64;
+        // SAFETY: `resident` is a live f64.
         assert_eq!(unsafe { mmap_resident(id, 0.0, 65536.0, &mut resident) }, 0);
         assert_eq!(resident, 65536.0);
+        // SAFETY: `resident` is a live f64.
         assert_eq!(unsafe { mmap_resident(id, 10.0, 100.0, &mut resident) }, 0);
         assert_eq!(resident, 100.0);
         assert_eq!(mmap_lock(id, 0.0, 4096.0, 1), 0);

@@ -107,21 +107,25 @@ mod tests {
     #[test]
     fn anonymous_memory_round_trip_and_resize() {
         let mut out = [0u64; 3];
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_anonymous(10_000.0, out.as_mut_ptr()) }, 0);
         let id = out[0] as u32;
         assert_eq!(read_at(id, 0, 10).1, vec![0u8; 10]);
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_write(id, 9990.0, b"0123456789".as_ptr(), 10.0) },
             0
         );
         let mut moved = [0u64; 2];
         assert_eq!(
+            // SAFETY: the out array is live and as long as the call needs.
             unsafe { mmap_resize(id, 1_000_000.0, moved.as_mut_ptr()) },
             0
         );
         assert_eq!(moved[1], 1_000_000);
         assert_eq!(read_at(id, 9990, 10).1, b"0123456789");
         assert_eq!(read_at(id, 999_990, 10).1, vec![0u8; 10]);
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_resize(id, 9995.0, moved.as_mut_ptr()) }, 0);
         assert_eq!(read_at(id, 9990, 5).1, b"01234");
         assert_eq!(read_at(id, 9990, 6).0, Status::OutOfRange as i32);
@@ -135,12 +139,17 @@ mod tests {
         assert_eq!(status, 0);
         let id = out[0] as u32;
         let mut moved = [0u64; 2];
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_resize(id, 100_000.0, moved.as_mut_ptr()) }, 0);
+        // SAFETY: the buffer is live and at least as long as the length passed.
         assert_eq!(unsafe { mmap_write(id, 99_999.0, b"Z".as_ptr(), 1.0) }, 0);
         assert_eq!(file.contents().len(), 100_000);
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_resize(id, 3.0, moved.as_mut_ptr()) }, 0);
         assert_eq!(moved[1], 3);
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_resize(id, 0.0, moved.as_mut_ptr()) }, 0);
+        // SAFETY: the out array is live and as long as the call needs.
         assert_eq!(unsafe { mmap_resize(id, 2.0, moved.as_mut_ptr()) }, 0);
         assert_eq!(mmap_close(id), 0);
         assert_eq!(file.contents(), b"\0\0");
@@ -150,6 +159,7 @@ mod tests {
             let (status, out) = map(file.path(), flags, 0.0, 0.0, 2.0);
             assert_eq!(status, 0);
             assert_eq!(
+                // SAFETY: the out array is live and as long as the call needs.
                 unsafe { mmap_resize(out[0] as u32, 4.0, moved.as_mut_ptr()) },
                 Status::InvalidArgument as i32
             );

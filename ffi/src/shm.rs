@@ -87,6 +87,7 @@ mod tests {
         let name = format!("mmap_ffi_test_{}", std::process::id());
         let mut a = [0u64; 3];
         let mut b = [0u64; 3];
+        // SAFETY: the name bytes and the three-u64 out array are live.
         let open = |flags: u32, size: f64, out: &mut [u64; 3]| unsafe {
             mmap_shm_open(
                 name.as_ptr(),
@@ -104,11 +105,13 @@ mod tests {
         assert_eq!(open(0, 0.0, &mut b), 0);
         assert!(b[2] >= 8192);
         assert_eq!(
+            // SAFETY: the buffer is live and at least as long as the length passed.
             unsafe { mmap_write(a[0] as u32, 100.0, b"ping".as_ptr(), 4.0) },
             0
         );
         assert_eq!(read_at(b[0] as u32, 100, 4).1, b"ping");
         assert_eq!(
+            // SAFETY: the name bytes and the out array are live for the call.
             unsafe { mmap_shm_unlink(name.as_ptr(), name.len() as u32) },
             0
         );
@@ -117,6 +120,7 @@ mod tests {
         assert_eq!(open(0, 0.0, &mut b), Status::Os as i32);
         let bad = "a/b";
         assert_eq!(
+            // SAFETY: the name bytes and the out array are live for the call.
             unsafe { mmap_shm_open(bad.as_ptr(), 3, SHM_CREATE, 1.0, b.as_mut_ptr()) },
             Status::InvalidArgument as i32
         );

@@ -37,6 +37,7 @@ impl Drop for TempFile {
 
 pub fn map(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> (i32, [u64; 3]) {
     let mut out = [0u64; 3];
+    // SAFETY: the buffer is live and at least as long as the length passed.
     let status = unsafe {
         mmap_map(
             path.as_ptr(),
@@ -54,6 +55,7 @@ pub fn map(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> (i32,
 pub fn last_error() -> (i32, i32, String) {
     let mut info = [0i32; 2];
     let mut text = vec![0u8; 256];
+    // SAFETY: `info` holds two i32s and `text` 256 bytes, as passed.
     let n = unsafe { mmap_last_error(info.as_mut_ptr(), text.as_mut_ptr(), 256) };
     text.truncate(n as usize);
     (info[0], info[1], String::from_utf8(text).unwrap())
@@ -61,6 +63,7 @@ pub fn last_error() -> (i32, i32, String) {
 
 pub fn read_at(id: u32, offset: usize, len: usize) -> (i32, Vec<u8>) {
     let mut buf = vec![0u8; len];
+    // SAFETY: the buffer is live and at least as long as the length passed.
     let status = unsafe { mmap_read(id, offset as f64, buf.as_mut_ptr(), len as f64) };
     (status, buf)
 }
