@@ -89,11 +89,6 @@ impl Failure {
         }
     }
 
-    /// The OS error the calling thread has just seen, from `call`.
-    pub fn last_os(call: &'static str) -> Failure {
-        Failure::os(call, io::Error::last_os_error())
-    }
-
     /// A directory given where a file is needed, as Unix reports it (EISDIR).
     pub fn is_a_directory(call: &'static str) -> Failure {
         Failure {

@@ -16,8 +16,19 @@ pub use imp::*;
 
 use crate::error::Failure;
 
-/// How a mapping may be used.
+impl Failure {
+    /// The OS error the calling thread has just seen, from `call`. (The stub
+    /// makes no OS calls.)
+    #[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+    pub fn last_os(call: &'static str) -> Failure {
+        Failure::os(call, std::io::Error::last_os_error())
+    }
+}
+
+/// How a mapping may be used. (The stub maps nothing, so it reads none of
+/// it.)
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
 pub struct Access {
     /// The mapping can be written.
     pub write: bool,
