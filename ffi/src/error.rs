@@ -8,8 +8,6 @@ use std::io;
 /// side maps every other value to an error class in one table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
-// Some codes are produced only on some platforms or by optional parts.
-#[allow(dead_code)]
 pub enum Status {
     Ok = 0,
     /// The id names no live mapping: closed, stale or never issued.
@@ -26,7 +24,7 @@ pub enum Status {
     Os = 6,
     /// Every registry slot is taken.
     TooManyMappings = 7,
-    /// The operation does not exist on this platform.
+    /// The operation does not exist on this platform (`os/stub.rs`).
     Unsupported = 8,
 }
 
@@ -35,7 +33,7 @@ pub enum Status {
 pub struct LastError {
     /// Raw OS error (errno or GetLastError), 0 when the failure was not an OS call.
     pub os_code: i32,
-    /// `io::ErrorKind` folded to a small number (see `kind_code`).
+    /// `io::ErrorKind` folded to a small number (a `KIND_*` code, 0 for none).
     pub kind: i32,
     /// Name of the failing call, such as "mmap" or "ftruncate".
     pub call: &'static str,
@@ -91,36 +89,67 @@ impl Failure {
         }
     }
 
-    /// The OS error the calling thread has just seen, from `call`.
-    pub fn last_os(call: &'static str) -> Failure {
-        Failure::os(call, io::Error::last_os_error())
+    /// A directory given where a file is needed, as Unix reports it (EISDIR).
+    pub fn is_a_directory(call: &'static str) -> Failure {
+        Failure {
+            status: Status::Os,
+            detail: LastError {
+                os_code: 0,
+                kind: KIND_IS_A_DIRECTORY,
+                call,
+                message: "Is a directory".into(),
+            },
+        }
+    }
+
+    /// A range that reached the tail the SIGBUS guard (`os/unix/fault.rs`)
+    /// replaced after the file was truncated under the mapping.
+    pub fn truncated(call: &'static str) -> Failure {
+        Failure::new(
+            Status::Truncated,
+            call,
+            "the file was truncated under the mapping; the bytes in this range are gone",
+        )
     }
 }
 
-/// Folds `io::ErrorKind` into the numbers `src/errors.ts` maps to
-/// `Deno.errors.*`. Only kinds stable in Rust 1.63 are named.
+/// Error kinds shared with `src/errors.ts`, which maps each to a
+/// `Deno.errors.*` class; 0 is "no particular kind".
+pub const KIND_NOT_FOUND: i32 = 1;
+pub const KIND_PERMISSION_DENIED: i32 = 2;
+pub const KIND_ALREADY_EXISTS: i32 = 3;
+pub const KIND_INVALID_INPUT: i32 = 4;
+pub const KIND_OUT_OF_MEMORY: i32 = 5;
+pub const KIND_UNSUPPORTED: i32 = 6;
+pub const KIND_UNEXPECTED_EOF: i32 = 7;
+pub const KIND_WOULD_BLOCK: i32 = 8;
+pub const KIND_INTERRUPTED: i32 = 9;
+pub const KIND_TIMED_OUT: i32 = 10;
+pub const KIND_INVALID_DATA: i32 = 11;
+/// Kinds that `io::ErrorKind` in Rust 1.63 cannot name; each OS module maps
+/// its error numbers to them in `EXTRA_KINDS`.
+pub const KIND_IS_A_DIRECTORY: i32 = 12;
+pub const KIND_NOT_A_DIRECTORY: i32 = 13;
+
+/// Folds `io::ErrorKind` into the `KIND_*` codes. Only kinds stable in Rust
+/// 1.63 are named.
 pub fn kind_code(kind: io::ErrorKind) -> i32 {
     use io::ErrorKind::*;
     match kind {
-        NotFound => 1,
-        PermissionDenied => 2,
-        AlreadyExists => 3,
-        InvalidInput => 4,
-        OutOfMemory => 5,
-        Unsupported => 6,
-        UnexpectedEof => 7,
-        WouldBlock => 8,
-        Interrupted => 9,
-        TimedOut => 10,
-        InvalidData => 11,
+        NotFound => KIND_NOT_FOUND,
+        PermissionDenied => KIND_PERMISSION_DENIED,
+        AlreadyExists => KIND_ALREADY_EXISTS,
+        InvalidInput => KIND_INVALID_INPUT,
+        OutOfMemory => KIND_OUT_OF_MEMORY,
+        Unsupported => KIND_UNSUPPORTED,
+        UnexpectedEof => KIND_UNEXPECTED_EOF,
+        WouldBlock => KIND_WOULD_BLOCK,
+        Interrupted => KIND_INTERRUPTED,
+        TimedOut => KIND_TIMED_OUT,
+        InvalidData => KIND_INVALID_DATA,
         _ => 0,
     }
 }
-
-/// Kind codes for errors that `io::ErrorKind` in Rust 1.63 cannot name;
-/// each OS module maps its error numbers to them in `EXTRA_KINDS`.
-pub const KIND_IS_A_DIRECTORY: i32 = 12;
-pub const KIND_NOT_A_DIRECTORY: i32 = 13;
 
 /// Records `failure` as this thread's last error and returns its status code.
 pub fn record(failure: Failure) -> i32 {

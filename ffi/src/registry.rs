@@ -4,7 +4,8 @@
 //! (slot index + generation) and every export looks the id up here. The hot
 //! fields are atomics in a fixed static array, so lookups take no lock and a
 //! signal handler can scan the table safely. Slower, owned data (the open file)
-//! lives in a mutex-protected side table that only open/close/flush touch.
+//! lives in a mutex-protected side table by slot (`Owned`), filled by `insert`
+//! and emptied by `free`; only open, close, durable flush and resize touch it.
 //!
 //! Each slot has one `state` word: generation (high 32 bits), `RESERVED` and
 //! `LIVE` flags, and a count of calls currently using the mapping (low bits).
@@ -13,13 +14,16 @@
 //! unmaps, so a close racing a copy on another thread can never unmap memory
 //! that is still being copied.
 //!
-//! The SIGBUS guard (`fault.rs`) takes part in the same count: its handler
+//! The SIGBUS guard (`os/unix/fault.rs`) takes part in the same count: its handler
 //! pins the slot it repairs (`hold_at`), so `retire` cannot unmap a range (and
 //! let the address be reused) while the handler maps zero pages over it.
 
+use std::fs::File;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Failure, Result, Status};
+use crate::os;
 
 /// Bits of an id that select the slot; the rest is the generation.
 pub const SLOT_BITS: u32 = 14;
@@ -45,7 +49,11 @@ pub const FLAG_SHARED_MEMORY: u32 = 8;
 pub const FLAG_WHOLE_FILE: u32 = 16;
 
 /// One registry entry. All fields are atomics so that readers never lock.
+/// One cache line each: every call bumps its slot's `state`, so slots of
+/// mappings used on different threads must not share a line, and the lookup
+/// computes a slot's address with a shift rather than a multiply.
 #[derive(Debug)]
+#[repr(align(64))]
 pub struct Slot {
     state: AtomicU64,
     /// Start of the bytes the caller sees (inside the OS mapping).
@@ -58,8 +66,6 @@ pub struct Slot {
     /// and for the fault guard.
     pub map_base: AtomicUsize,
     pub map_len: AtomicUsize,
-    /// Faults repaired in this mapping after its file was truncated.
-    pub faults: AtomicU64,
     /// Bytes at the end of the OS mapping that the fault guard replaced with
     /// zero pages because the file was truncated under them; 0 while the
     /// mapping is intact. It only grows (sticky until close): the lost tail is
@@ -75,7 +81,6 @@ const EMPTY: Slot = Slot {
     flags: AtomicU32::new(0),
     map_base: AtomicUsize::new(0),
     map_len: AtomicUsize::new(0),
-    faults: AtomicU64::new(0),
     lost: AtomicUsize::new(0),
 };
 
@@ -83,6 +88,29 @@ const EMPTY: Slot = Slot {
 static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
 /// Where the next allocation starts looking, to keep open O(1) in practice.
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
+
+/// What a mapping owns besides its pages: the open file of a file mapping
+/// (for durable flush and resize; `Arc` so that a long fsync does not hold
+/// the table's lock) and how it was mapped.
+#[derive(Clone, Debug, Default)]
+pub struct Owned {
+    pub file: Option<Arc<File>>,
+    pub access: os::Access,
+}
+
+/// `Owned` by slot index. Never touched by the fault handler.
+static OWNED: Mutex<Vec<Option<Owned>>> = Mutex::new(Vec::new());
+
+fn owned_table() -> MutexGuard<'static, Vec<Option<Owned>>> {
+    // A poisoned lock only means a panic elsewhere (tests); the data is intact.
+    OWNED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn owned_at(index: usize) -> Option<Owned> {
+    owned_table().get(index).cloned().flatten()
+}
 
 /// What a new mapping puts in its slot.
 pub struct Fields {
@@ -101,8 +129,9 @@ fn make_id(slot: usize, gen: u32) -> u32 {
     (gen << SLOT_BITS) | slot as u32
 }
 
-/// Reserves a free slot, fills it and makes it live. Returns the new id.
-pub fn insert(fields: Fields) -> Result<u32> {
+/// Reserves a free slot, fills it (and its `Owned` record) and makes it
+/// live. Returns the new id.
+pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
     let start = CURSOR.load(Ordering::Relaxed);
     for step in 0..SLOTS {
         let index = (start + step) % SLOTS;
@@ -128,8 +157,14 @@ pub fn insert(fields: Fields) -> Result<u32> {
         slot.base.store(fields.base, Ordering::Relaxed);
         slot.len.store(fields.len, Ordering::Relaxed);
         slot.flags.store(fields.flags, Ordering::Relaxed);
-        slot.faults.store(0, Ordering::Relaxed);
         slot.lost.store(0, Ordering::Relaxed);
+        {
+            let mut table = owned_table();
+            if table.len() <= index {
+                table.resize(index + 1, None);
+            }
+            table[index] = Some(owned);
+        }
         slot.map_len.store(fields.map_len, Ordering::Relaxed);
         slot.map_base.store(fields.map_base, Ordering::Release);
         // Lookups may have bumped the count since the exchange; keep it.
@@ -165,8 +200,9 @@ impl Entry {
     pub fn flags(&self) -> u32 {
         self.slot.flags.load(Ordering::Relaxed)
     }
-    pub fn index(&self) -> usize {
-        self.index
+    /// What the mapping owns (its file, how it was mapped).
+    pub fn owned(&self) -> Option<Owned> {
+        owned_at(self.index)
     }
 
     /// Whether `[offset, offset + len)` (caller's coordinates, already checked
@@ -280,8 +316,9 @@ impl Exclusive {
     pub fn flags(&self) -> u32 {
         self.slot.flags.load(Ordering::Relaxed)
     }
-    pub fn index(&self) -> usize {
-        self.index
+    /// What the mapping owns (its file, how it was mapped).
+    pub fn owned(&self) -> Option<Owned> {
+        owned_at(self.index)
     }
     pub fn map_base(&self) -> usize {
         self.map_base
@@ -320,8 +357,11 @@ pub fn exclusive(id: u32, call: &'static str) -> Result<Exclusive> {
     })
 }
 
-/// Makes a retired slot available again.
+/// Makes a retired slot available again, and closes what it owned (the
+/// file) once the record is out of the table.
 pub fn free(index: usize) {
+    let owned = owned_table().get_mut(index).and_then(Option::take);
+    drop(owned);
     let slot = &TABLE[index];
     slot.base.store(0, Ordering::Relaxed);
     slot.len.store(0, Ordering::Relaxed);
@@ -337,15 +377,16 @@ fn wait_idle(slot: &Slot) {
 
 /// A slot pinned by the fault handler (see `hold_at`); released on drop.
 /// Everything here is an atomic operation, safe in a signal handler.
-/// (Windows has no such handler: see `fault_windows.rs`.)
-#[cfg_attr(windows, allow(dead_code))]
+/// Only Unix has such a handler (`os/unix/fault.rs`; see `guard_faults` in
+/// `os/windows.rs` for why Windows needs none), so elsewhere this is unused.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub struct Held {
     slot: &'static Slot,
     map_base: usize,
     map_len: usize,
 }
 
-#[cfg_attr(windows, allow(dead_code))]
+#[cfg_attr(not(unix), allow(dead_code))]
 impl Held {
     /// Start of the OS mapping (page aligned).
     pub fn map_base(&self) -> usize {
@@ -367,10 +408,6 @@ impl Held {
             .lost
             .fetch_max(self.map_end() - from, Ordering::SeqCst);
     }
-    /// Counts one repaired fault.
-    pub fn count_fault(&self) {
-        self.slot.faults.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 impl Drop for Held {
@@ -382,8 +419,8 @@ impl Drop for Held {
 /// For the SIGBUS handler: finds the mapping whose OS range contains `addr`
 /// and pins it, so that `retire` waits until the handler is done with it.
 /// Lock-free and allocation-free (async-signal-safe); scans the table, which
-/// is fine for a path taken once per truncation.
-#[cfg_attr(windows, allow(dead_code))]
+/// is fine for a path taken once per truncation. Unix only, as `Held`.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn hold_at(addr: usize) -> Option<Held> {
     let contains = |base: usize, len: usize| base != 0 && addr >= base && addr - base < len;
     for slot in TABLE.iter() {
@@ -425,6 +462,11 @@ pub fn totals() -> (usize, usize) {
 mod tests {
     use super::*;
 
+    /// A slot with made-up addresses and nothing owned.
+    fn insert_test(fields: Fields) -> Result<u32> {
+        insert(fields, Owned::default())
+    }
+
     fn fields(base: usize, len: usize) -> Fields {
         Fields {
             base,
@@ -437,7 +479,7 @@ mod tests {
 
     #[test]
     fn insert_enter_retire_free() {
-        let id = insert(fields(0x1000, 10)).unwrap();
+        let id = insert_test(fields(0x1000, 10)).unwrap();
         {
             let entry = enter(id, "test").unwrap();
             assert_eq!(entry.base(), 0x1000);
@@ -458,13 +500,13 @@ mod tests {
             enter(u32::MAX, "test").unwrap_err().status,
             Status::BadHandle
         );
-        let id = insert(fields(0x2000, 1)).unwrap();
+        let id = insert_test(fields(0x2000, 1)).unwrap();
         let forged = id ^ (1 << SLOT_BITS);
         assert_eq!(enter(forged, "test").unwrap_err().status, Status::BadHandle);
         let released = retire(id, "test").unwrap();
         free(released.index);
         // The slot may be reused with a new generation; the old id stays dead.
-        let again = insert(fields(0x3000, 2)).unwrap();
+        let again = insert_test(fields(0x3000, 2)).unwrap();
         assert_ne!(again, id);
         assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
         free(retire(again, "test").unwrap().index);
@@ -474,7 +516,7 @@ mod tests {
     fn retire_waits_for_calls_in_flight() {
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
-        let id = insert(fields(0x4000, 1)).unwrap();
+        let id = insert_test(fields(0x4000, 1)).unwrap();
         let entry = enter(id, "test").unwrap();
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();

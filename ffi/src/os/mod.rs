@@ -1,21 +1,34 @@
-//! The operating-system layer, one file per OS with the same internal API
-//! (documented at the top of `unix.rs`), chosen by `cfg` here and nowhere
-//! else, and the types that API shares.
+//! The operating-system layer: every system call and every OS rule. One file
+//! per OS with the same internal API (documented at the top of `unix.rs`),
+//! chosen here by `cfg` path and nowhere else, and the types that API shares.
+//!
+//! - `unix.rs`: Linux and macOS (with `unix/fault.rs`, the SIGBUS guard).
+//! - `windows.rs`: Windows.
+//! - `stub.rs`: anything else; every call fails with `Status::Unsupported`,
+//!   so the crate still builds there (as memmap2's `stub.rs`).
 
-#[cfg(unix)]
-#[path = "unix.rs"]
-mod imp;
-
-#[cfg(windows)]
-#[path = "windows.rs"]
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+#[cfg_attr(not(any(unix, windows)), path = "stub.rs")]
 mod imp;
 
 pub use imp::*;
 
 use crate::error::Failure;
 
-/// How a mapping may be used.
+impl Failure {
+    /// The OS error the calling thread has just seen, from `call`. (The stub
+    /// makes no OS calls.)
+    #[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+    pub fn last_os(call: &'static str) -> Failure {
+        Failure::os(call, std::io::Error::last_os_error())
+    }
+}
+
+/// How a mapping may be used. (The stub maps nothing, so it reads none of
+/// it.)
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
 pub struct Access {
     /// The mapping can be written.
     pub write: bool,

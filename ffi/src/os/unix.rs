@@ -1,7 +1,10 @@
-//! Linux and macOS: the system calls behind a mapping.
+//! Linux and macOS: the system calls behind a mapping, and the OS rules.
 //!
-//! Every OS module (`unix.rs`, `windows.rs`) offers the same internal API:
+//! Every OS module (`unix.rs`, `windows.rs`, `stub.rs`) offers the same
+//! internal API:
 //!
+//! - `EXTRA_KINDS`: OS error numbers that `io::ErrorKind` (Rust 1.63) leaves
+//!   uncategorized, with the `KIND_*` code each is reported as.
 //! - `page_size()`: bytes per page (how `flush` aligns its range).
 //! - `allocation_granularity()`: the alignment a file offset must have to be
 //!   mapped (the page size here, 64 KiB on Windows).
@@ -11,6 +14,12 @@
 //! - `unmap(addr, len)`: releases what `map` returned.
 //! - `flush(addr, len, wait)`: writes dirty pages of a file mapping back to the
 //!   file, waiting for the write (`wait`) or only scheduling it.
+//! - `sync(file, access)`: the durable part of a durable flush: makes what a
+//!   mapping made with `access` wrote to `file` reach the device.
+//! - `open_error(path, err)`: the failure to report when opening `path` as a
+//!   file failed with `err`.
+//! - `guard_faults()`: makes sure a file truncated under a mapping cannot
+//!   kill the process (before any file mapping is handed out).
 //! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
 //!   anonymous mapping whose file (if any) already has the new length when
 //!   growing; keeps the contents; may move it.
@@ -23,14 +32,21 @@
 //!   read-write; returns the address (0 when empty) and length.
 //! - `shm_unlink(name)`: removes a shared memory name.
 //!
-//! All addresses given to these functions are page aligned.
+//! All addresses given to these functions are page aligned. Empty ranges are
+//! never mapped: callers represent an empty mapping as address 0, length 0.
 //!
 //! Files are opened, sized and synced with `std::fs::File`, which already does
 //! the right thing per OS (on macOS `sync_all` issues `F_FULLFSYNC`; on
 //! Windows `File::open` uses `CreateFileW` with read, write and delete sharing).
 
+// The SIGBUS guard. (`#[path]` because this file is itself chosen by path,
+// which makes its submodules resolve from `os/`.)
+#[path = "unix/fault.rs"]
+mod fault;
+
 use std::ffi::c_void;
 use std::fs::File;
+use std::io;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -152,8 +168,9 @@ pub fn allocation_granularity() -> usize {
 /// writes to it are refused by the caller.
 ///
 /// # Safety
-/// `len` must be non-zero: `mmap(2)` rejects zero lengths with EINVAL, and
-/// callers represent empty files without a mapping.
+/// `len` must be non-zero. mmap(2): "EINVAL (since Linux 2.6.12) length was
+/// 0"; POSIX likewise ("The value of len is zero"), so callers represent an
+/// empty file without a mapping.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
     let shared = access.write && !access.private && file.is_some();
     let mut flags = if shared {
@@ -221,7 +238,9 @@ pub unsafe fn unmap(addr: usize, len: usize) -> Result<()> {
     Ok(())
 }
 
-/// Writes dirty pages in `[addr, addr + len)` back to the file.
+/// Writes dirty pages in `[addr, addr + len)` back to the file. msync(2):
+/// "MS_ASYNC Specifies that an update be scheduled, but the call returns
+/// immediately. MS_SYNC Requests an update and waits for it to complete."
 ///
 /// # Safety
 /// `addr` must be page aligned and the range must lie in one live mapping.
@@ -232,6 +251,36 @@ pub unsafe fn flush(addr: usize, len: usize, wait: bool) -> Result<()> {
         return Err(Failure::last_os("msync"));
     }
     Ok(())
+}
+
+/// Makes what a mapping wrote to `file` durable: fsync(2), which on macOS
+/// `File::sync_all` turns into `fcntl(F_FULLFSYNC)` (macOS fsync(2): "the
+/// drive itself may not physically write the data to the platters for quite
+/// some time"). Only a shared
+/// writable mapping can have changed its file; for a read-only or
+/// copy-on-write one there is nothing of ours to sync, and a full sync would
+/// only cost the time to flush other writers' data.
+pub fn sync(file: &File, access: Access) -> Result<()> {
+    if !access.write || access.private {
+        return Ok(());
+    }
+    file.sync_all().map_err(|err| Failure::os("fsync", err))
+}
+
+/// The failure of opening `path` as a file. open(2) reports a directory
+/// opened for writing itself ("EISDIR pathname refers to a directory and the
+/// access requested involved writing"); one opened read-only opens, and the
+/// caller's fstat finds it is a directory.
+pub fn open_error(_path: &str, err: io::Error) -> Failure {
+    Failure::os("open", err)
+}
+
+/// Installs the SIGBUS guard (`unix/fault.rs`) once per process: touching a
+/// page of a file mapping past the end of a file truncated meanwhile raises
+/// SIGBUS (mmap(2): "Attempted access to a page of the buffer that lies
+/// beyond the end of the mapped file"), which would kill the process.
+pub fn guard_faults() -> Result<()> {
+    fault::install()
 }
 
 /// Passes `advice` for `[addr, addr + len)` to the kernel.

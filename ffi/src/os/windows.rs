@@ -1,8 +1,9 @@
-//! Windows: the system calls behind a mapping. Same internal API as
-//! `unix.rs` (documented there).
+//! Windows: the system calls behind a mapping, and the OS rules. Same
+//! internal API as `unix.rs` (documented there).
 
 use std::ffi::c_void;
 use std::fs::File;
+use std::io;
 use std::os::windows::io::AsRawHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -170,7 +171,9 @@ pub fn allocation_granularity() -> usize {
 /// Maps `len` bytes at `offset` (a multiple of `allocation_granularity()`).
 ///
 /// # Safety
-/// `len` must be non-zero: CreateFileMappingW refuses empty files.
+/// `len` must be non-zero. CreateFileMappingW: "An attempt to map a file
+/// with a length of 0 (zero) fails with an error code of
+/// ERROR_FILE_INVALID", so callers represent an empty file without a mapping.
 pub unsafe fn map(file: Option<&File>, offset: u64, len: usize, access: Access) -> Result<usize> {
     // SAFETY: per this function's contract; a null base lets Windows choose.
     let mapped = map_at(file, offset, len, access, false, std::ptr::null_mut());
@@ -320,13 +323,53 @@ pub unsafe fn unmap(addr: usize, _len: usize) -> Result<()> {
 /// cheaper variant here.
 ///
 /// # Safety
-/// The range must lie within one live view and `len` must be non-zero
-/// (FlushViewOfFile treats 0 as "to the end of the view").
+/// The range must lie within one live view.
 pub unsafe fn flush(addr: usize, len: usize, _wait: bool) -> Result<()> {
+    // FlushViewOfFile: "If dwNumberOfBytesToFlush is zero, the file is
+    // flushed from the base address to the end of the mapping." An empty
+    // range has nothing to flush.
+    if len == 0 {
+        return Ok(());
+    }
     // SAFETY: per this function's contract.
     if FlushViewOfFile(addr as *const c_void, len) == 0 {
         return Err(Failure::last_os("FlushViewOfFile"));
     }
+    Ok(())
+}
+
+/// Makes what a mapping wrote to `file` durable: FlushFileBuffers (what
+/// `File::sync_all` calls). Only a shared writable mapping can have changed
+/// its file; a read-only or copy-on-write one has nothing to sync, and its
+/// file is open read-only, which FlushFileBuffers refuses with
+/// ERROR_ACCESS_DENIED ("The file handle must have GENERIC_WRITE access to
+/// the file"). A failure is reported as "fsync", the name on every OS.
+pub fn sync(file: &File, access: Access) -> Result<()> {
+    if !access.write || access.private {
+        return Ok(());
+    }
+    file.sync_all().map_err(|err| Failure::os("fsync", err))
+}
+
+/// The failure of opening `path` as a file. CreateFileW refuses to open a
+/// directory as a file with ERROR_ACCESS_DENIED (a directory needs
+/// FILE_FLAG_BACKUP_SEMANTICS); that is reported as Unix reports it
+/// (EISDIR), so callers see one error for one mistake.
+pub fn open_error(path: &str, err: io::Error) -> Failure {
+    if err.kind() == io::ErrorKind::PermissionDenied
+        && std::fs::metadata(path).map_or(false, |meta| meta.is_dir())
+    {
+        Failure::is_a_directory("open")
+    } else {
+        Failure::os("open", err)
+    }
+}
+
+/// Nothing to guard: Windows refuses to truncate a file while a view of it is
+/// mapped (ERROR_USER_MAPPED_FILE, 1224: "The requested operation cannot be
+/// performed on a file with a user-mapped section open"), so the fault the
+/// Unix SIGBUS guard repairs cannot happen here.
+pub fn guard_faults() -> Result<()> {
     Ok(())
 }
 

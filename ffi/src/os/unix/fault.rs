@@ -22,13 +22,12 @@
 //! repairs (`registry::hold_at`), so a close on another thread waits instead
 //! of unmapping the range under it.
 //!
-//! Same internal API on every OS (Windows has a no-op twin in
-//! `fault_windows.rs`, because Windows refuses to truncate a mapped file):
+//! Its one entry point is `install()`, which installs the handler if it is
+//! not installed yet; `os::guard_faults` calls it (on Windows that is a no-op,
+//! because Windows refuses to truncate a mapped file).
 //!
-//! - `install()`: installs the handler if it is not installed yet.
-//!
-//! Limits (see notes/sigbus-guard.md): a handler installed later by someone
-//! else that does not chain bypasses this one; a SIGBUS sent from outside
+//! Limits: a handler installed later by someone else that does not chain
+//! bypasses this one; a SIGBUS sent from outside
 //! reaches Deno's own handler, which resets the signal to its default action
 //! (as without the guard); once truncated, a mapping stays lost even if the
 //! file grows again (map it again to see the new bytes). Bytes past the new
@@ -44,7 +43,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{Failure, Result};
-use crate::os;
 use crate::registry;
 
 type CInt = i32;
@@ -241,7 +239,7 @@ pub fn install() -> Result<()> {
     }
     // The handler reads the page size; make sure it is cached first (sysconf
     // is not async-signal-safe on every libc).
-    os::page_size();
+    super::page_size();
     // SAFETY: plain libc calls with valid pointers to local or static storage.
     unsafe {
         pin_library();
@@ -317,7 +315,7 @@ fn repair(addr: usize) -> bool {
         // is done). Retry the instruction.
         return true;
     }
-    let page = os::page_size();
+    let page = super::page_size();
     let from = addr - (addr - held.map_base()) % page;
     let end = held.map_end();
     let to = end + (page - end % page) % page;
@@ -335,11 +333,7 @@ fn repair(addr: usize) -> bool {
             0,
         )
     };
-    if mapped == MAP_FAILED {
-        return false;
-    }
-    held.count_fault();
-    true
+    mapped != MAP_FAILED
 }
 
 /// Passes a signal that is not ours to the handler installed before ours, as
@@ -401,7 +395,7 @@ mod tests {
 
     /// A temp file of `pages` pages, each filled with its number.
     fn temp_file(name: &str, pages: usize) -> (std::path::PathBuf, usize) {
-        let page = os::page_size();
+        let page = super::super::page_size();
         let path =
             std::env::temp_dir().join(format!("mmap_ffi_fault_{}_{}", std::process::id(), name));
         let bytes: Vec<u8> = (0..pages * page).map(|i| (i / page) as u8).collect();

@@ -1,0 +1,116 @@
+//! Any OS that is neither Unix nor Windows: the same internal API as
+//! `unix.rs` (documented there), where every call that would need the OS
+//! fails with `Status::Unsupported`, as memmap2's `stub.rs` does. The crate
+//! builds, the loader can check the interface version, and every open fails
+//! with an error that says why.
+
+use std::fs::File;
+use std::io;
+
+use super::{Access, Advice, RemapFailure};
+use crate::error::{Failure, LastError, Result, Status, KIND_UNSUPPORTED};
+
+/// No OS error numbers to name.
+pub const EXTRA_KINDS: &[(i32, i32)] = &[];
+
+/// The failure of every call here.
+fn unsupported(call: &'static str) -> Failure {
+    Failure {
+        status: Status::Unsupported,
+        detail: LastError {
+            os_code: 0,
+            kind: KIND_UNSUPPORTED,
+            call,
+            message: "memory-mapped files are not supported on this platform".into(),
+        },
+    }
+}
+
+/// Never used for a mapping (none can be made); the common page size, so
+/// that arithmetic on it stays well defined.
+pub fn page_size() -> usize {
+    4096
+}
+
+pub fn allocation_granularity() -> usize {
+    page_size()
+}
+
+/// # Safety
+/// None needed: nothing is mapped.
+pub unsafe fn map(
+    _file: Option<&File>,
+    _offset: u64,
+    _len: usize,
+    _access: Access,
+) -> Result<usize> {
+    Err(unsupported("mmap"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn unmap(_addr: usize, _len: usize) -> Result<()> {
+    Err(unsupported("munmap"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn flush(_addr: usize, _len: usize, _wait: bool) -> Result<()> {
+    Err(unsupported("msync"))
+}
+
+pub fn sync(_file: &File, _access: Access) -> Result<()> {
+    Err(unsupported("fsync"))
+}
+
+pub fn open_error(_path: &str, err: io::Error) -> Failure {
+    Failure::os("open", err)
+}
+
+pub fn guard_faults() -> Result<()> {
+    Err(unsupported("sigaction"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn remap(
+    _file: Option<&File>,
+    _addr: usize,
+    _old_len: usize,
+    _new_len: usize,
+    _access: Access,
+) -> std::result::Result<usize, RemapFailure> {
+    Err(unsupported("mremap").into())
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn advise(_addr: usize, _len: usize, _advice: Advice) -> Result<()> {
+    Err(unsupported("madvise"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn resident(_addr: usize, _len: usize) -> Result<usize> {
+    Err(unsupported("mincore"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn lock(_addr: usize, _len: usize) -> Result<()> {
+    Err(unsupported("mlock"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn unlock(_addr: usize, _len: usize) -> Result<()> {
+    Err(unsupported("munlock"))
+}
+
+pub fn shm_map(_name: &str, _create: bool, _exclusive: bool, _size: u64) -> Result<(usize, usize)> {
+    Err(unsupported("shm_open"))
+}
+
+pub fn shm_unlink(_name: &str) -> Result<()> {
+    Err(unsupported("shm_unlink"))
+}
