@@ -1,41 +1,14 @@
 // The seed's free functions (read, write, flush, close, … and their …Sync
-// twins) delegate to the Mmap methods; the original README's usage examples
-// run here, at 64 MiB instead of 1 GiB so the suite stays fast.
+// twins), which delegate to the Mmap methods, used as the original README
+// shows (64 MiB instead of 1 GiB, so the suite stays fast). Their edge cases
+// are in mmap_test.ts with the methods'; lifetime_test.ts checks that every
+// one of them, like its method, refuses a closed handle.
 
 import assert from "node:assert/strict";
-import {
-  close,
-  flush,
-  Mmap,
-  open,
-  openWriteSync,
-  openWriteWithSize,
-  read,
-  write,
-} from "../mod.ts";
+import { close, flush, open, openWriteWithSize, read, write } from "../mod.ts";
 import { pattern, withTempDir } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
-
-Deno.test("the free functions and the Mmap methods do the same", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/methods.bin`;
-    await Deno.writeFile(path, pattern(100));
-    const m = openWriteSync(path);
-    assert.ok(m instanceof Mmap);
-    assert.equal(await m.write(new Uint8Array([1]), 0), 1);
-    assert.equal(m.writeSync(new Uint8Array([2]), 1), 1);
-    const two = new Uint8Array(2);
-    assert.equal(await m.read(two, 0), 2);
-    assert.deepEqual([...two], [1, 2]);
-    assert.equal(m.readSync(two, 1), 2);
-    await m.flush();
-    m.flushSync(1, 1);
-    assert.equal(m.view(0, 2)[1], 2);
-    m.close();
-    assert.equal(m.closed, true);
-  });
-});
 
 Deno.test("read() copies a whole file into a JS buffer (README example)", async () => {
   await withTempDir(async (dir) => {

@@ -9,6 +9,7 @@ import {
   flush,
   flushSync,
   lock,
+  Mmap,
   open,
   openAnonymous,
   openAnonymousSync,
@@ -33,6 +34,26 @@ import { pattern, withTempDir } from "./_helpers.ts";
 import { FULL_FLAGS, MOD_URL, runDeno } from "./_subprocess.ts";
 
 const PAGE = 4096;
+
+Deno.test("Mmap methods read, write, flush, view and close a file mapping", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/methods.bin`;
+    await Deno.writeFile(path, pattern(100));
+    const m = openWriteSync(path);
+    assert.ok(m instanceof Mmap);
+    assert.equal(await m.write(new Uint8Array([1]), 0), 1);
+    assert.equal(m.writeSync(new Uint8Array([2]), 1), 1);
+    const two = new Uint8Array(2);
+    assert.equal(await m.read(two, 0), 2);
+    assert.deepEqual([...two], [1, 2]);
+    assert.equal(m.readSync(two, 1), 2);
+    await m.flush();
+    m.flushSync(1, 1);
+    assert.equal(m.view(0, 2)[1], 2);
+    m.close();
+    assert.equal(m.closed, true);
+  });
+});
 
 Deno.test("read() and write() round-trip at many offsets and sizes", async () => {
   await withTempDir(async (dir) => {
