@@ -27,20 +27,28 @@ setup() {
 }
 
 # Deno's subprocess tests run Deno.execPath(), an arm64 binary: let the kernel hand
-# arm64 ELF files to qemu (binfmt_misc), for this run only.
+# arm64 ELF files to qemu (binfmt_misc), for this run only. binfmt_misc is global to the
+# machine and runs may overlap (several worktrees), so each run registers an entry of its
+# own and removes only that one: a run that ends first must not pull the entry from under
+# another one's subprocesses (they then fail with exit code 127 and no output). A
+# permanent entry (binfmt-support, qemu-user-binfmt) is used as it is.
 BINFMT=/proc/sys/fs/binfmt_misc
+ENTRY=mmap-qemu-aarch64-$$
 registered=
 binfmt_on() {
   if ! [ -e $BINFMT/register ]; then
     mount -t binfmt_misc binfmt_misc $BINFMT 2>/dev/null || {
       log "binfmt_misc unavailable: subprocess tests will fail"; return 0; }
   fi
-  grep -lqs 'magic 7f454c460201010000000000000000000200b700' $BINFMT/* && return 0
+  local f
+  for f in $(grep -ls 'magic 7f454c460201010000000000000000000200b700' $BINFMT/* || true); do
+    case ${f##*/} in mmap-qemu-aarch64*) ;; *) return 0 ;; esac
+  done
   # Magic and mask as in qemu's scripts/qemu-binfmt-conf.sh (aarch64).
-  printf '%s' ':mmap-qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:' \
+  printf '%s' ":$ENTRY:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:" \
     >$BINFMT/register && registered=1
 }
-binfmt_off() { [ -z "$registered" ] || echo -1 >$BINFMT/mmap-qemu-aarch64; }
+binfmt_off() { [ -z "$registered" ] || echo -1 >"$BINFMT/$ENTRY"; }
 trap binfmt_off EXIT
 
 timed "aarch64: setup (apt, deno)" setup
