@@ -76,9 +76,10 @@ function sharedRequest(name: unknown, options: unknown): SharedRequest {
   const o = toOptions<SharedOptions>(options, call, checked);
   const create = toFlag(o.create, "create", call);
   const exclusive = toFlag(o.exclusive, "exclusive", call);
-  const size = o.size === undefined
+  const sizeOption = o.size; // read once
+  const size = sizeOption === undefined
     ? 0
-    : toIndex(o.size, "size", call, checked);
+    : toIndex(sizeOption, "size", call, checked);
   if (exclusive && !create) {
     throw new TypeError(
       `${where(call, checked)}: option "exclusive" needs "create: true"`,
