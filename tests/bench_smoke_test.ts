@@ -16,6 +16,7 @@ import {
   writeChunk,
 } from "../bench/_workloads.ts";
 import { withTempDir } from "./_helpers.ts";
+import { runDenoArgs } from "./_subprocess.ts";
 
 // The explicit-timer calls of the fresh-file workload, for running it here.
 const timer = { start() {}, end() {} } as Deno.BenchContext;
@@ -41,12 +42,8 @@ Deno.test("bench files and the report script type-check", async () => {
   files.push(
     fileURLToPath(new URL("../scripts/bench_report.ts", import.meta.url)),
   );
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", ...files],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const { code, stderr } = await runDenoArgs(["check", "--quiet", ...files]);
+  assert.equal(code, 0, stderr);
 });
 
 Deno.test("the data pattern is the same byte by byte and in words", () => {

@@ -4,38 +4,14 @@
 
 import assert from "node:assert/strict";
 import * as mmap from "../mod.ts";
-import { FULL_FLAGS, MOD_URL, pattern, withTempDir } from "./_helpers.ts";
+import { pattern, withTempDir } from "./_helpers.ts";
+import { FULL_FLAGS, MOD_URL, spawnDeno, waitForLine } from "./_subprocess.ts";
 
 const PAGE = 4096;
 
-/** Starts `deno run` on `source` (JavaScript) with the package's flags. */
+/** Starts `deno run` on `source` with the package's flags. */
 function spawn(source: string, args: string[]): Deno.ChildProcess {
-  const url = `data:application/javascript;base64,${
-    btoa(String.fromCharCode(...new TextEncoder().encode(source)))
-  }`;
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...FULL_FLAGS, url, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-/** Reads the child's stdout until a line equals `line`. */
-async function waitForLine(
-  child: Deno.ChildProcess,
-  line: string,
-): Promise<void> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  try {
-    while (!seen.split("\n").includes(line)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`child ended before "${line}": ${seen}`);
-      seen += value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
+  return spawnDeno(source, FULL_FLAGS, { args });
 }
 
 /** Reads the file through a fresh mapping in this process. */

@@ -3,7 +3,13 @@
 // are checked, because a failure here is a dead process.
 
 import assert from "node:assert/strict";
-import { FULL_FLAGS, MOD_URL, type Output, runDeno } from "./_helpers.ts";
+import {
+  FULL_FLAGS,
+  lastJson,
+  MOD_URL,
+  REPORT,
+  scenario as runner,
+} from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
 
 const unix = Deno.build.os !== "windows";
@@ -41,25 +47,9 @@ function attempt(f: () => unknown): string {
     return (e as Error).name;
   }
 }
-function report(value: unknown) {
-  console.log(JSON.stringify(value));
-}
-`;
+${REPORT}`;
 
-async function scenario(body: string, flags = FLAGS): Promise<Output> {
-  return await runDeno(PRELUDE + body, flags);
-}
-
-/** Parses the last JSON line a scenario printed; fails with its output. */
-function result(out: Output): Record<string, unknown> {
-  assert.equal(
-    out.code,
-    0,
-    `scenario died (code ${out.code}, signal ${out.signal})\n${out.stdout}\n${out.stderr}`,
-  );
-  const lines = out.stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
-}
+const scenario = runner(PRELUDE, FLAGS);
 
 for (const how of ["self", "other"] as const) {
   for (const write of [false, true]) {
@@ -101,7 +91,7 @@ m.close();
 r.closed = view.length;
 report(r);
 `);
-        const r = result(out);
+        const r = lastJson(out);
         assert.equal(r.before, "ok:68:68");
         assert.equal(r.partial, "ok:true");
         assert.equal(r.past, "UnexpectedEof");
@@ -133,7 +123,7 @@ Deno.test({
   name: "truncation: optimized JS loops over a view read zeros past the cut",
   ignore: !unix,
   async fn() {
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const m = mmap.openSync(path, { write: true });
 const u8 = m.view();
@@ -173,7 +163,7 @@ Deno.test({
   name: "truncation: a view read in a Worker gives zeros, not a crash",
   ignore: !unix,
   async fn() {
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const code = \`
   import { openSync } from \${JSON.stringify(${JSON.stringify(MOD_URL)})};
@@ -213,7 +203,7 @@ Deno.test({
     "truncation to zero and regrowth: the mapping stays lost, a new one sees the file",
   ignore: !unix,
   async fn() {
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const m = mmap.openSync(path);
 truncate(0, "other");
@@ -318,7 +308,7 @@ Deno.test({
   async fn() {
     // Uses the library directly, as another copy of the package would, and
     // closes it while a mapping (and the handler) exist.
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const lib = Deno.dlopen(${JSON.stringify(LIB_PATH)}, {
   mmap_open: { parameters: ["buffer", "u32", "buffer"], result: "i32" },
@@ -343,7 +333,7 @@ Deno.test({
   ignore: !unix,
   async fn() {
     // Another file is truncated: this mapping keeps every byte.
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const otherPath = dir + "/other.bin";
 Deno.writeFileSync(otherPath, bytes);
@@ -367,7 +357,7 @@ Deno.test({
     "truncation under a window mapped at an unaligned offset: zeros and UnexpectedEof past the cut",
   ignore: !unix,
   async fn() {
-    const r = result(
+    const r = lastJson(
       await scenario(`
 const offset = 3 * PAGE + 5;
 const m = mmap.openSync(path, { offset, length: 8 * PAGE });
@@ -400,7 +390,7 @@ Deno.test({
   async fn() {
     const name = `mmap_fault_${crypto.randomUUID()}`;
     try {
-      const r = result(
+      const r = lastJson(
         await scenario(`
 const m = mmap.openSharedSync(${
           JSON.stringify(name)

@@ -6,12 +6,11 @@
 // MMAP_LONG_TESTS=1 runs 100,000 cycles and prints the figures.
 
 import assert from "node:assert/strict";
-import { MOD_URL, runDeno } from "./_helpers.ts";
+import { GC, GC_FLAGS, lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
 
 const LONG = Deno.env.get("MMAP_LONG_TESTS") === "1";
 const CYCLES = LONG ? 100_000 : 3_000;
 const DROPPED = LONG ? 16_000 : 2_000;
-const FFI_URL = new URL("../src/ffi.ts", import.meta.url).href;
 
 interface Counts {
   /** Open file descriptors of the test file. */
@@ -39,13 +38,11 @@ interface Figures {
 
 const PRELUDE = `
 import * as mmap from ${JSON.stringify(MOD_URL)};
-import { librarySync } from ${JSON.stringify(FFI_URL)};
+${GC}
 const dir = Deno.makeTempDirSync();
 const path = dir + "/data.bin";
 Deno.writeFileSync(path, new Uint8Array(3 * 4096 + 5).map((_, i) => i % 251));
-const stats = new Float64Array(2);
 function counts() {
-  librarySync().mmap_stats(stats);
   const maps = Deno.readTextFileSync("/proc/self/maps").split("\\n");
   const fds = [...Deno.readDirSync("/proc/self/fd")].map((entry) => {
     try {
@@ -60,27 +57,16 @@ function counts() {
     maps: maps.filter((line) => line.includes(path)).length,
     allMaps: maps.length,
     heapUsed: Deno.memoryUsage().heapUsed,
-    live: stats[0],
+    live: live(),
   };
 }
 /** Full GCs (at least 5, so that heapUsed counts live objects only). */
-async function collect(done: () => boolean) {
-  for (let i = 0; i < 100 && (i < 5 || !done()); i++) {
-    (globalThis as unknown as { gc(): void }).gc();
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const collectAll = (done: () => boolean) => collect(done, 5, 100);
 const dst = new Uint8Array(64);
 `;
 
 async function measure(body: string): Promise<Figures> {
-  const out = await runDeno(PRELUDE + body, [
-    "--allow-all",
-    "--unstable-ffi",
-    "--v8-flags=--expose-gc",
-  ]);
-  assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}`);
-  const figures: Figures = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+  const figures = lastJson<Figures>(await runDeno(PRELUDE + body, GC_FLAGS));
   if (LONG || Deno.env.get("MMAP_SHOW_FIGURES") === "1") {
     // deno-lint-ignore no-console
     console.log(JSON.stringify(figures));
@@ -95,15 +81,15 @@ async function measure(body: string): Promise<Figures> {
 function loop(cycle: string): string {
   return `
 for (let i = 0; i < 200; i++) { ${cycle} }
-await collect(() => counts().live === 0);
+await collectAll(() => counts().live === 0);
 const before = counts();
 const t0 = performance.now();
 for (let i = 0; i < ${CYCLES / 2}; i++) { ${cycle} }
-await collect(() => counts().live === 0);
+await collectAll(() => counts().live === 0);
 const middle = counts();
 for (let i = ${CYCLES / 2}; i < ${CYCLES}; i++) { ${cycle} }
 const ms = performance.now() - t0;
-await collect(() => counts().live === 0);
+await collectAll(() => counts().live === 0);
 console.log(JSON.stringify({ before, middle, after: counts(), cycles: ${CYCLES}, ms }));
 `;
 }
@@ -178,7 +164,7 @@ Deno.test({
   ignore: !linux,
   async fn() {
     const f = await measure(`
-await collect(() => counts().live === 0);
+await collectAll(() => counts().live === 0);
 const before = counts();
 const t0 = performance.now();
 (() => {
@@ -189,7 +175,7 @@ const t0 = performance.now();
   }
 })();
 const peak = counts();
-await collect(() => counts().live === 0);
+await collectAll(() => counts().live === 0);
 const ms = performance.now() - t0;
 console.log(JSON.stringify({ before, peak, after: counts(), cycles: ${DROPPED}, ms }));
 `);

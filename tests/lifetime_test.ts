@@ -5,59 +5,36 @@
 
 import assert from "node:assert/strict";
 import * as mmap from "../mod.ts";
+import { pattern, withTempDir } from "./_helpers.ts";
 import {
+  GC,
+  GC_FLAGS,
+  lastJson,
   MOD_URL,
-  type Output,
-  pattern,
+  REPORT,
   runDeno,
-  withTempDir,
-} from "./_helpers.ts";
-
-const FFI_URL = new URL("../src/ffi.ts", import.meta.url).href;
-// Deno asks for --allow-all to read /proc/self/maps.
-const GC_FLAGS = ["--allow-all", "--unstable-ffi", "--v8-flags=--expose-gc"];
+} from "./_subprocess.ts";
 
 /** Prelude: a 3-page file and counters of live mappings. */
 const PRELUDE = `
 import * as mmap from ${JSON.stringify(MOD_URL)};
-import { librarySync } from ${JSON.stringify(FFI_URL)};
+${GC}
+${REPORT}
 const dir = Deno.makeTempDirSync();
 const path = dir + "/data.bin";
 const bytes = new Uint8Array(3 * 4096).map((_, i) => i % 251);
 Deno.writeFileSync(path, bytes);
-const stats = new Float64Array(2);
-/** Mappings in the native registry. */
-function live(): number {
-  librarySync().mmap_stats(stats);
-  return stats[0];
-}
 /** Kernel mappings of the file (Linux; -1 elsewhere). */
 function mapped(): number {
   if (Deno.build.os !== "linux") return -1;
   return Deno.readTextFileSync("/proc/self/maps").split("\\n")
     .filter((line) => line.includes(path)).length;
 }
-/** Runs full GCs and lets finalizers run, until \`done()\` or 50 rounds. */
-async function collect(done: () => boolean = () => false) {
-  for (let i = 0; i < 50 && !done(); i++) {
-    (globalThis as unknown as { gc(): void }).gc();
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-function report(value: unknown) {
-  console.log(JSON.stringify(value));
-}
 `;
 
 async function scenario(body: string): Promise<Record<string, unknown>> {
-  const out: Output = await runDeno(PRELUDE + body, GC_FLAGS);
-  assert.equal(
-    out.code,
-    0,
-    `scenario failed (${out.signal})\n${out.stdout}\n${out.stderr}`,
-  );
-  const lines = out.stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
+  // Deno asks for --allow-all to read /proc/self/maps.
+  return lastJson(await runDeno(PRELUDE + body, GC_FLAGS));
 }
 
 const linux = Deno.build.os === "linux";
@@ -102,6 +79,7 @@ Deno.test("after close, every function throws BadResource and every view is empt
     for (const [name, call] of sync) {
       assert.throws(call, Deno.errors.BadResource, name);
     }
+    assert.throws(() => h.readSync(dst), /closed/);
     const async: [string, () => Promise<unknown>][] = [
       ["read", () => h.read(dst)],
       ["write", () => h.write(dst)],

@@ -1,125 +1,57 @@
-// Core behaviour of the seed API, the sync variants and views, against real
-// files in temp directories.
+// The Mmap class: copies in and out, views, flush and sync, advice,
+// residency, locking and resizing, against real files in temp directories.
 
 import assert from "node:assert/strict";
-import { isAbsolute, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import {
+  advise,
   close,
   closeSync,
   flush,
   flushSync,
+  lock,
   Mmap,
   open,
+  openAnonymous,
+  openAnonymousSync,
   openSync,
   openWrite,
   openWriteSync,
   openWriteWithSize,
-  openWriteWithSizeSync,
   read,
   readSync,
+  residency,
+  resize,
+  resizeSync,
+  stats,
+  sync,
+  syncSync,
+  unlock,
   view,
   write,
   writeSync,
 } from "../mod.ts";
-import {
-  FULL_FLAGS,
-  MOD_URL,
-  pattern,
-  runDeno,
-  withTempDir,
-} from "./_helpers.ts";
+import { pattern, withTempDir } from "./_helpers.ts";
+import { FULL_FLAGS, MOD_URL, runDeno } from "./_subprocess.ts";
 
-Deno.test("open() exposes ptr, len and the absolute path", async () => {
+const PAGE = 4096;
+
+Deno.test("Mmap methods read, write, flush, view and close a file mapping", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeFile(`${dir}/a.bin`, pattern(100));
-    const cwd = Deno.cwd();
-    Deno.chdir(dir);
-    try {
-      const h = await open("a.bin");
-      assert.equal(h.len, 100);
-      assert.equal(h.path, join(Deno.cwd(), "a.bin"));
-      assert.ok(isAbsolute(h.path));
-      assert.notEqual(h.ptr, null);
-      assert.equal(h.writable, false);
-      assert.ok(h instanceof Mmap);
-      await close(h);
-      assert.equal(h.ptr, null);
-      assert.equal(h.closed, true);
-    } finally {
-      Deno.chdir(cwd);
-    }
-  });
-});
-
-Deno.test("open() accepts a file URL", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.writeFile(`${dir}/u.bin`, pattern(10));
-    using h = openSync(pathToFileURL(join(dir, "u.bin")));
-    assert.equal(h.path, join(dir, "u.bin"));
-    assert.deepEqual(h.view(), pattern(10));
-  });
-});
-
-Deno.test("open() on a missing file throws NotFound naming the call and path", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/missing.bin`;
-    await assert.rejects(open(path), (error: Error) => {
-      assert.ok(error instanceof Deno.errors.NotFound);
-      // The call and the path, then the OS's own text for error 2.
-      assert.ok(error.message.startsWith(`mmap open "${path}": `));
-      assert.match(error.message, /\(os error 2\)$/);
-      if (Deno.build.os === "linux") {
-        assert.equal(
-          error.message,
-          `mmap open "${path}": No such file or directory (os error 2)`,
-        );
-      }
-      return true;
-    });
-    assert.throws(() => openWriteSync(path), Deno.errors.NotFound);
-    await assert.rejects(openWrite(path), Deno.errors.NotFound);
-    // Nothing was created by the failed calls.
-    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
-  });
-});
-
-Deno.test("open() on a directory throws IsADirectory, under a file NotADirectory", async () => {
-  await withTempDir(async (dir) => {
-    assert.throws(() => openSync(dir), Deno.errors.IsADirectory);
-    assert.throws(() => openWriteSync(dir), Deno.errors.IsADirectory);
-    await Deno.writeFile(`${dir}/file`, pattern(1));
-    // Windows has no ENOTDIR: a path through a file is "path not found".
-    assert.throws(
-      () => openSync(`${dir}/file/x`),
-      Deno.build.os === "windows"
-        ? Deno.errors.NotFound
-        : Deno.errors.NotADirectory,
-    );
-  });
-});
-
-Deno.test("openWriteWithSize() creates, grows and never shrinks", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/sized.bin`;
-    const h = await openWriteWithSize(path, 5000n);
-    assert.equal(h.len, 5000);
-    assert.equal(h.writable, true);
-    await write(h, new Uint8Array([1, 2, 3]), 4997);
-    await close(h);
-    assert.equal((await Deno.stat(path)).size, 5000);
-
-    const grown = openWriteWithSizeSync(path, 9000);
-    assert.equal(grown.len, 9000);
-    const tail = new Uint8Array(6);
-    grown.readSync(tail, 4997);
-    assert.deepEqual([...tail], [1, 2, 3, 0, 0, 0]);
-    grown.close();
-
-    const same = await openWriteWithSize(path, 10);
-    assert.equal(same.len, 9000);
-    same.close();
-    assert.equal((await Deno.stat(path)).size, 9000);
+    const path = `${dir}/methods.bin`;
+    await Deno.writeFile(path, pattern(100));
+    const m = openWriteSync(path);
+    assert.ok(m instanceof Mmap);
+    assert.equal(await m.write(new Uint8Array([1]), 0), 1);
+    assert.equal(m.writeSync(new Uint8Array([2]), 1), 1);
+    const two = new Uint8Array(2);
+    assert.equal(await m.read(two, 0), 2);
+    assert.deepEqual([...two], [1, 2]);
+    assert.equal(m.readSync(two, 1), 2);
+    await m.flush();
+    m.flushSync(1, 1);
+    assert.equal(m.view(0, 2)[1], 2);
+    m.close();
+    assert.equal(m.closed, true);
   });
 });
 
@@ -178,60 +110,6 @@ Deno.test("read() and write() past the end throw RangeError and copy nothing", a
   });
 });
 
-Deno.test("offsets and lengths reject bad numbers in TypeScript", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/args.bin`;
-    await Deno.writeFile(path, pattern(64));
-    using h = openWriteSync(path);
-    const buf = new Uint8Array(1);
-    for (
-      const bad of [
-        -1,
-        -1n,
-        0.5,
-        NaN,
-        Infinity,
-        -Infinity,
-        2 ** 53,
-        2n ** 53n,
-        2n ** 64n,
-      ]
-    ) {
-      assert.throws(() => readSync(h, buf, bad), RangeError, String(bad));
-      assert.throws(() => writeSync(h, buf, bad), RangeError, String(bad));
-      assert.throws(() => flushSync(h, bad), RangeError, String(bad));
-      assert.throws(() => flushSync(h, 0, bad), RangeError, String(bad));
-      assert.throws(() => view(h, bad), RangeError, String(bad));
-      assert.throws(() => view(h, 0, bad), RangeError, String(bad));
-      assert.throws(() => openWriteWithSizeSync(path, bad), RangeError);
-    }
-    for (const bad of ["1", null, {}, [], true, Symbol("x")]) {
-      // deno-lint-ignore no-explicit-any
-      assert.throws(() => readSync(h, buf, bad as any), TypeError);
-      // deno-lint-ignore no-explicit-any
-      assert.throws(() => openWriteWithSizeSync(path, bad as any), TypeError);
-    }
-    // deno-lint-ignore no-explicit-any
-    const anyRead = readSync as any;
-    assert.throws(() => anyRead(h, [1, 2, 3]), TypeError);
-    assert.throws(() => anyRead(h, new Uint16Array(2)), TypeError);
-    assert.throws(() => anyRead(h, "abc"), TypeError);
-    assert.throws(
-      () => anyRead({ ptr: null, len: 1, path: "x" }, buf),
-      TypeError,
-    );
-    assert.throws(() => anyRead(Object.create(Mmap.prototype), buf), TypeError);
-    // deno-lint-ignore no-explicit-any
-    assert.throws(() => new (Mmap as any)(), TypeError);
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(open(42 as any), TypeError);
-    await assert.rejects(open(""), TypeError);
-    await assert.rejects(open("a\0b"), TypeError);
-    await assert.rejects(open(new URL("https://example.com/x")), TypeError);
-    assert.deepEqual(await Deno.readFile(path), pattern(64));
-  });
-});
-
 Deno.test("write() on a read-only mapping throws TypeError", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/ro.bin`;
@@ -244,7 +122,7 @@ Deno.test("write() on a read-only mapping throws TypeError", async () => {
   });
 });
 
-Deno.test("writes through a view of a read-only mapping never reach the file", async () => {
+Deno.test("view() of a read-only mapping takes writes that never reach the file", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/ro_view.bin`;
     await Deno.writeFile(path, pattern(8192));
@@ -258,29 +136,7 @@ Deno.test("writes through a view of a read-only mapping never reach the file", a
   });
 });
 
-Deno.test("every call on a closed handle throws BadResource", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/closed.bin`;
-    await Deno.writeFile(path, pattern(32));
-    const h = await openWrite(path);
-    await close(h);
-    await close(h); // idempotent
-    closeSync(h);
-    h.close();
-    const buf = new Uint8Array(4);
-    await assert.rejects(read(h, buf), Deno.errors.BadResource);
-    await assert.rejects(write(h, buf), Deno.errors.BadResource);
-    await assert.rejects(flush(h), Deno.errors.BadResource);
-    assert.throws(() => readSync(h, buf), Deno.errors.BadResource);
-    assert.throws(() => writeSync(h, buf), Deno.errors.BadResource);
-    assert.throws(() => flushSync(h), Deno.errors.BadResource);
-    assert.throws(() => view(h), Deno.errors.BadResource);
-    assert.throws(() => h.readSync(buf), /closed/);
-    await assert.rejects(h.flush(), Deno.errors.BadResource);
-  });
-});
-
-Deno.test("views are zero-copy and become empty on close", async () => {
+Deno.test("view() is zero-copy and becomes empty on close", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/views.bin`;
     await Deno.writeFile(path, pattern(10_000));
@@ -311,67 +167,7 @@ Deno.test("views are zero-copy and become empty on close", async () => {
   });
 });
 
-Deno.test("flush() accepts unaligned ranges and data reaches the file", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/flush.bin`;
-    const h = await openWriteWithSize(path, 3 * 4096 + 5);
-    const data = pattern(h.len, 5);
-    h.view().set(data);
-    await flush(h, 4097n, 3n);
-    flushSync(h, 1, 4096 * 2 + 3);
-    await flush(h, 3 * 4096 + 5); // empty range at the end
-    await flush(h);
-    assert.throws(() => flushSync(h, 10, h.len), RangeError);
-    await close(h);
-    assert.deepEqual(await Deno.readFile(path), data);
-  });
-});
-
-Deno.test("zero-length files map with length 0", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/empty.bin`;
-    await Deno.writeFile(path, new Uint8Array(0));
-    for (
-      const h of [
-        await open(path),
-        await openWrite(path),
-        openWriteWithSizeSync(path, 0),
-      ]
-    ) {
-      assert.equal(h.len, 0);
-      assert.equal(h.ptr, null);
-      assert.equal(view(h).length, 0);
-      assert.equal(readSync(h, new Uint8Array(0)), 0);
-      assert.throws(() => readSync(h, new Uint8Array(1)), RangeError);
-      await flush(h);
-      await close(h);
-    }
-  });
-});
-
-Deno.test("using and await using close the mapping", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/using.bin`;
-    await Deno.writeFile(path, pattern(10));
-    let outer: Mmap;
-    let v: Uint8Array;
-    {
-      using h = openSync(path);
-      outer = h;
-      v = h.view();
-      assert.equal(v.length, 10);
-    }
-    assert.equal(outer.closed, true);
-    assert.equal(v.length, 0);
-    {
-      await using h = await open(path);
-      outer = h;
-    }
-    assert.equal(outer.closed, true);
-  });
-});
-
-Deno.test("a second process sees writes through its own mapping", async () => {
+Deno.test("writeSync() is seen at once by a second process through its own mapping", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/shared.bin`;
     await Deno.writeFile(path, new Uint8Array(4096));
@@ -395,47 +191,165 @@ Deno.test("a second process sees writes through its own mapping", async () => {
   });
 });
 
-Deno.test("without --allow-read, open() throws NotCapable before opening", async () => {
+Deno.test("flush() accepts unaligned ranges and data reaches the file", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/secret.bin`;
-    await Deno.writeFile(path, pattern(10));
-    const lib = `${Deno.cwd()}/dist`;
-    const out = await runDeno(
-      `import { open, openSync } from ${JSON.stringify(MOD_URL)};
-       for (const f of [() => open(Deno.args[0]), async () => openSync(Deno.args[0])]) {
-         try { await f(); console.log("opened"); }
-         catch (e) { console.log(e.constructor.name + ": " + e.message); }
-       }`,
-      ["--allow-ffi", "--unstable-ffi", `--allow-read=${lib}`],
-      { args: [path] },
-    );
-    assert.equal(out.code, 0, out.stderr);
-    const lines = out.stdout.trim().split("\n");
-    assert.equal(lines.length, 2);
-    for (const line of lines) {
-      assert.match(
-        line,
-        /^NotCapable: .*requires read access to ".*secret\.bin"/,
-      );
+    const path = `${dir}/flush.bin`;
+    const h = await openWriteWithSize(path, 3 * 4096 + 5);
+    const data = pattern(h.len, 5);
+    h.view().set(data);
+    await flush(h, 4097n, 3n);
+    flushSync(h, 1, 4096 * 2 + 3);
+    await flush(h, 3 * 4096 + 5); // empty range at the end
+    await flush(h);
+    assert.throws(() => flushSync(h, 10, h.len), RangeError);
+    await close(h);
+    assert.deepEqual(await Deno.readFile(path), data);
+  });
+});
+
+Deno.test("flush() modes and sync() write back; bad modes are TypeErrors", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/modes.bin`;
+    await Deno.writeFile(path, new Uint8Array(3 * PAGE));
+    using m = openWriteSync(path);
+    m.view().set(pattern(3 * PAGE));
+    flushSync(m, 1, 10, "async");
+    await flush(m, PAGE + 3, PAGE, "durable");
+    flushSync(m, 0, undefined, "sync");
+    await sync(m);
+    syncSync(m);
+    await m.sync();
+    // deno-lint-ignore no-explicit-any
+    assert.throws(() => m.flushSync(0, 1, "later" as any), TypeError);
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(flush(m, 0, 1, 0 as any), TypeError);
+    assert.deepEqual(await Deno.readFile(path), pattern(3 * PAGE));
+    // Read-only and copy-on-write mappings have nothing to make durable, and
+    // must not fail trying (their file is open read-only).
+    for (const options of [{}, { private: true }]) {
+      using r = openSync(path, options);
+      r.syncSync();
+      await r.sync();
+      await r.flush(1, 2, "durable");
     }
   });
 });
 
-Deno.test("openWrite() without write permission throws NotCapable", async () => {
+Deno.test("advise() accepts the five names and rejects others with TypeError", async () => {
   await withTempDir(async (dir) => {
-    const path = `${dir}/ro_perm.bin`;
-    await Deno.writeFile(path, pattern(10));
-    const out = await runDeno(
-      `import { openSync, openWrite } from ${JSON.stringify(MOD_URL)};
-       const r = openSync(Deno.args[0]);
-       console.log("read ok", r.len);
-       try { await openWrite(Deno.args[0]); console.log("opened"); }
-       catch (e) { console.log(e.constructor.name); }`,
-      ["--allow-ffi", "--unstable-ffi", "--allow-read"],
-      { args: [path] },
+    const path = `${dir}/advise.bin`;
+    await Deno.writeFile(path, pattern(64 * PAGE));
+    using m = openSync(path);
+    for (
+      const advice of [
+        "normal",
+        "sequential",
+        "random",
+        "willneed",
+        "dontneed",
+      ] as const
+    ) {
+      advise(m, advice);
+      m.advise(advice, 100, 5000);
+    }
+    for (const bad of ["WILLNEED", "", "free", 3, null, undefined]) {
+      // deno-lint-ignore no-explicit-any
+      assert.throws(() => advise(m, bad as any), TypeError, String(bad));
+    }
+    assert.throws(() => advise(m, "normal", 0, 64 * PAGE + 1), RangeError);
+    // dontneed on anonymous memory must not lose its contents.
+    using a = openAnonymousSync(4 * PAGE);
+    a.view().fill(3);
+    a.advise("dontneed");
+    assert.equal(a.view()[PAGE], 3);
+    // The contents of a file survive dontneed too.
+    m.advise("dontneed");
+    assert.deepEqual(m.view(0, 100), pattern(100));
+  });
+});
+
+Deno.test("residency() counts the bytes in memory", async () => {
+  await using a = await openAnonymous(64 * PAGE);
+  assert.equal(a.residency(), 0);
+  a.view(0, 3 * PAGE).fill(1);
+  assert.equal(a.residency(), 3 * PAGE);
+  assert.equal(residency(a, 10, 20), 20);
+  assert.equal(a.residency(10 * PAGE, PAGE), 0);
+  assert.equal(a.residency(0, 0), 0);
+});
+
+Deno.test("lock() and unlock() pin pages", async () => {
+  await using a = await openAnonymous(4 * PAGE);
+  lock(a);
+  assert.equal(a.residency(), 4 * PAGE);
+  unlock(a);
+  a.lock(PAGE, 10);
+  a.unlock(PAGE, 10);
+});
+
+Deno.test({
+  name: "lock() over the limit names RLIMIT_MEMLOCK",
+  // RLIMIT_MEMLOCK, prlimit and setpriv are POSIX/Linux.
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  // As root the limit does not apply (CAP_IPC_LOCK), so the child drops the
+  // capability; prlimit sets a 64 KiB limit.
+  const script = `import { openAnonymousSync } from ${JSON.stringify(MOD_URL)};
+    const m = openAnonymousSync(16 << 20);
+    try { m.lock(); console.log("locked"); }
+    catch (e) { console.log(e.constructor.name + ": " + e.message); }`;
+  const id = await new Deno.Command("id", { args: ["-u"] }).output();
+  const root = new TextDecoder().decode(id.stdout).trim() === "0";
+  const drop = root
+    ? ["setpriv", "--bounding-set", "-ipc_lock", "--inh-caps", "-ipc_lock"]
+    : [];
+  const { code, stdout, stderr } = await runDeno(script, FULL_FLAGS, {
+    wrap: ["prlimit", "--memlock=65536:65536", ...drop],
+  });
+  const out = stdout.trim();
+  assert.equal(code, 0, stderr);
+  assert.match(
+    out,
+    /^(MmapError|PermissionDenied|OutOfMemory): mmap lock "<anonymous>": .*\(os error \d+\): the lock limit RLIMIT_MEMLOCK is 65536 bytes \(hard limit 65536 bytes\)/,
+  );
+});
+
+Deno.test("resize() keeps data and detaches old views", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/resize.bin`;
+    await Deno.writeFile(path, pattern(5000));
+    const m = openWriteSync(path);
+    const old = m.view();
+    await resize(m, 3 * 1024 * 1024);
+    assert.equal(old.length, 0);
+    assert.equal(m.len, 3 * 1024 * 1024);
+    assert.equal((await Deno.stat(path)).size, 3 * 1024 * 1024);
+    assert.deepEqual(m.view(0, 5000), pattern(5000));
+    assert.equal(m.view()[m.len - 1], 0);
+    m.view()[m.len - 1] = 1;
+    resizeSync(m, 100);
+    assert.equal((await Deno.stat(path)).size, 100);
+    assert.deepEqual(m.view(), pattern(100));
+    m.resizeSync(0);
+    assert.equal(m.len, 0);
+    assert.equal(m.ptr, null);
+    m.resizeSync(10);
+    assert.deepEqual(m.view(), new Uint8Array(10));
+    assert.deepEqual(
+      stats().mappings.find((i) => i.path === m.path)?.length,
+      10,
     );
-    assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout.trim(), "read ok 10\nNotCapable");
-    assert.deepEqual(await Deno.readFile(path), pattern(10));
+    m.close();
+    // Anonymous memory keeps its contents across a move.
+    using a = openAnonymousSync(PAGE);
+    a.view().set(pattern(PAGE));
+    a.resizeSync(1024 * PAGE);
+    assert.deepEqual(a.view(0, PAGE), pattern(PAGE));
+    // Read-only, copy-on-write and window mappings cannot be resized.
+    for (const options of [{}, { private: true }, { write: true, offset: 1 }]) {
+      using r = openSync(path, options);
+      assert.throws(() => r.resizeSync(50), TypeError);
+      assert.equal(r.len, options.offset === 1 ? 9 : 10);
+    }
   });
 });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MOD_URL, runDeno, withTempDir } from "./_helpers.ts";
+import { pattern, withTempDir } from "./_helpers.ts";
+import { lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
 
 /** Where the dev build of the native library is; the loader must read it. */
@@ -53,8 +54,7 @@ console.log(JSON.stringify(result));
     ["--unstable-ffi", "--no-prompt", ...flags],
     { args: [base], cwd },
   );
-  assert.equal(out.code, 0, out.stderr);
-  return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+  return lastJson(out);
 }
 
 /** in/a.bin ("A…"), out/b.bin ("B…") and a link in/link → out/b.bin. */
@@ -275,4 +275,30 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("without --allow-read, open() throws NotCapable before opening", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/secret.bin`;
+    await Deno.writeFile(path, pattern(10));
+    const lib = `${Deno.cwd()}/dist`;
+    const out = await runDeno(
+      `import { open, openSync } from ${JSON.stringify(MOD_URL)};
+       for (const f of [() => open(Deno.args[0]), async () => openSync(Deno.args[0])]) {
+         try { await f(); console.log("opened"); }
+         catch (e) { console.log(e.constructor.name + ": " + e.message); }
+       }`,
+      ["--allow-ffi", "--unstable-ffi", `--allow-read=${lib}`],
+      { args: [path] },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const lines = out.stdout.trim().split("\n");
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^NotCapable: .*requires read access to ".*secret\.bin"/,
+      );
+    }
+  });
 });

@@ -1,4 +1,4 @@
-# Shared helpers for scripts/platform/*.sh. Source it; do not run it.
+# Shared helpers for scripts/platform/*.sh (entry point: run.sh). Source it; do not run it.
 # Everything a check needs is installed here from Debian (apt) and npm, idempotently, so
 # a clean machine and a warm one run the same scripts.
 set -euo pipefail
@@ -13,6 +13,13 @@ DENO_VERSION=${DENO_VERSION:-2.9.6}
 # rustup one with its own rustc (cargo 1.95 cannot drive rustc 1.63).
 CARGO="env RUSTC=/usr/bin/rustc /usr/bin/cargo"
 mkdir -p "$TOOLS"
+# The permission flags of `deno task test`, read from deno.json so they are written once.
+mapfile -t DENO_TEST_FLAGS < <(node -e '
+  const task = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).tasks.test;
+  for (const word of task.command.split(/\s+/)) {
+    if (/^--(allow|deny|unstable)-/.test(word)) console.log(word);
+  }' "$ROOT/deno.json")
+[ ${#DENO_TEST_FLAGS[@]} -gt 0 ] || { echo "no permission flags in deno.json's test task" >&2; exit 1; }
 
 log() { printf '[platform] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -133,4 +140,28 @@ deno_suite() {
   result "$name" $counts
   log "  $name took $((SECONDS - t0))s"
   [ "$(echo "$counts" | cut -d' ' -f2)" = 0 ]
+}
+
+# cross_suite NAME TARGET LIBRARY ASSET [DENO...] -- [TEST_ARGS...]: the crate's tests
+# for TARGET (run by cargo's runner, CARGO_TARGET_<T>_RUNNER), its release build LIBRARY
+# copied to dist/ASSET (the name src/platform.ts gives it), then the project's Deno suite:
+# DENO (e.g. `timeout 900 wine deno.exe`) `test` with deno task test's flags, TEST_ARGS
+# and a JUnit report, judged against known_failures_NAME.tsv. Non-zero if any part failed.
+cross_suite() {
+  local os=$1 target=$2 library=$3 asset=$4 rc=0 prefix=()
+  shift 4
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do prefix+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  cargo_test "$os-cargo-test" $CARGO test --target "$target" --manifest-path ffi/Cargo.toml \
+    --target-dir "$TOOLS/target" || rc=1
+  if check "$os-build" $CARGO build --release --target "$target" --manifest-path ffi/Cargo.toml \
+    --target-dir "$TOOLS/target"; then
+    mkdir -p dist
+    cp "$TOOLS/target/$target/release/$library" "dist/$asset"
+    NO_COLOR=1 deno_suite "$os-deno" "$PLAT_DIR/known_failures_$os.tsv" "$LOGS/$os-junit.xml" \
+      "${prefix[@]}" test "${DENO_TEST_FLAGS[@]}" --junit-path="$LOGS/$os-junit.xml" "$@" || rc=1
+  else
+    rc=1
+  fi
+  return $rc
 }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Toolchain proof without the real crate: build the std-only smoke cdylib (smoke/) for a
 # target and run its Deno test there; tells a broken toolchain from a broken crate.
-# Usage: smoke.sh windows|aarch64   (after test_windows.sh / test_aarch64.sh installed
-# the packages)
+# Usage: run.sh smoke-windows|smoke-aarch64   (after run.sh windows / run.sh aarch64
+# installed the packages)
 source "$(dirname "$0")/lib.sh"
 what=${1:?usage: smoke.sh windows|aarch64|linux}
 S=$PLAT_DIR/smoke

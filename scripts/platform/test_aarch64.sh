@@ -2,7 +2,8 @@
 # Linux aarch64 on x86_64: Debian's rustc 1.63 with its arm64 std (multiarch
 # libstd-rust-dev:arm64) and the aarch64 cross gcc build the crate; its tests and the
 # project's Deno suite run under qemu-user with Deno's linux-arm64 build from npm.
-# Usage: test_aarch64.sh [deno test paths...]   (default: the whole suite)
+# Usage: run.sh aarch64 [deno test paths...]   (default: the suite minus the slowest
+# CPU-independent files; MMAP_AARCH64_FULL=1: all of it)
 #
 # Pitfall (cost a while to find): run arm64 programs against ONE glibc. With
 # `qemu-aarch64 -L /usr/aarch64-linux-gnu`, ld.so comes from libc6-arm64-cross
@@ -26,20 +27,28 @@ setup() {
 }
 
 # Deno's subprocess tests run Deno.execPath(), an arm64 binary: let the kernel hand
-# arm64 ELF files to qemu (binfmt_misc), for this run only.
+# arm64 ELF files to qemu (binfmt_misc), for this run only. binfmt_misc is global to the
+# machine and runs may overlap (several worktrees), so each run registers an entry of its
+# own and removes only that one: a run that ends first must not pull the entry from under
+# another one's subprocesses (they then fail with exit code 127 and no output). A
+# permanent entry (binfmt-support, qemu-user-binfmt) is used as it is.
 BINFMT=/proc/sys/fs/binfmt_misc
+ENTRY=mmap-qemu-aarch64-$$
 registered=
 binfmt_on() {
   if ! [ -e $BINFMT/register ]; then
     mount -t binfmt_misc binfmt_misc $BINFMT 2>/dev/null || {
       log "binfmt_misc unavailable: subprocess tests will fail"; return 0; }
   fi
-  grep -lqs 'magic 7f454c460201010000000000000000000200b700' $BINFMT/* && return 0
+  local f
+  for f in $(grep -ls 'magic 7f454c460201010000000000000000000200b700' $BINFMT/* || true); do
+    case ${f##*/} in mmap-qemu-aarch64*) ;; *) return 0 ;; esac
+  done
   # Magic and mask as in qemu's scripts/qemu-binfmt-conf.sh (aarch64).
-  printf '%s' ':mmap-qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:' \
+  printf '%s' ":$ENTRY:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:" \
     >$BINFMT/register && registered=1
 }
-binfmt_off() { [ -z "$registered" ] || echo -1 >$BINFMT/mmap-qemu-aarch64; }
+binfmt_off() { [ -z "$registered" ] || echo -1 >"$BINFMT/$ENTRY"; }
 trap binfmt_off EXIT
 
 timed "aarch64: setup (apt, deno)" setup
@@ -47,37 +56,27 @@ binfmt_on
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64
 rc=0
-cargo_test aarch64-cargo-test $CARGO test --target $T --manifest-path ffi/Cargo.toml \
-  --target-dir "$TOOLS/target" || rc=1
-if check aarch64-build $CARGO build --release --target $T --manifest-path ffi/Cargo.toml \
-  --target-dir "$TOOLS/target"; then
-  mkdir -p dist
-  cp "$TOOLS/target/$T/release/libmmap_ffi.so" dist/mmap_ffi-linux-aarch64.so
-  paths=("$@")
-  args=()
-  if [ ${#paths[@]} -eq 0 ] && [ -n "${MMAP_AARCH64_FULL:-}" ]; then
-    paths=(tests/ mod.ts src/)
-    args=(--doc)
-  elif [ ${#paths[@]} -eq 0 ]; then
-    # Everything that runs native code, minus suites whose subject does not depend on
-    # the CPU and that cost the most under emulation (the whole suite with --doc
-    # takes about 13 minutes here, this part about 5; MMAP_AARCH64_FULL=1 runs
-    # everything). The left-out suites run natively and under wine.
-    paths=(tests/)
-    args=(
-      --ignore=tests/loader_test.ts       # download/cache logic in TS, ~120 s of subprocesses
-      --ignore=tests/bench_smoke_test.ts  # bench harness; deno check of bench/ is ~95 s here
-      --ignore=tests/permissions_test.ts  # Deno permission checks made before any native call
-      --ignore=tests/leak_test.ts         # fd/mapping counts over 3000-cycle loops, ~50 s here
-    )
-  fi
-  # --no-check: `deno task test` type-checks the same files natively; under qemu the
-  # type-check alone takes about two minutes.
-  NO_COLOR=1 deno_suite aarch64-deno "$PLAT_DIR/known_failures_aarch64.tsv" "$LOGS/aarch64-junit.xml" \
-    timeout 1200 qemu-aarch64 "$DENO_ARM" test --no-check --allow-ffi --unstable-ffi --allow-read \
-    --allow-write --allow-run --allow-env --allow-net=127.0.0.1 "${args[@]}" \
-    --junit-path="$LOGS/aarch64-junit.xml" "${paths[@]}" || rc=1
-else
-  rc=1
+paths=("$@")
+args=()
+if [ ${#paths[@]} -eq 0 ] && [ -n "${MMAP_AARCH64_FULL:-}" ]; then
+  paths=(tests/ mod.ts src/)
+  args=(--doc)
+elif [ ${#paths[@]} -eq 0 ]; then
+  # Everything that runs native code, minus suites whose subject does not depend on
+  # the CPU and that cost the most under emulation (the whole suite with --doc
+  # takes about 13 minutes here, this part about 5; MMAP_AARCH64_FULL=1 runs
+  # everything). The left-out suites run natively and under wine.
+  paths=(tests/)
+  args=(
+    --ignore=tests/loader_test.ts       # loader logic in TS, library variants, subprocesses
+    --ignore=tests/download_test.ts     # download/cache logic in TS, ~120 s of subprocesses
+    --ignore=tests/bench_smoke_test.ts  # bench harness; deno check of bench/ is ~95 s here
+    --ignore=tests/permissions_test.ts  # Deno permission checks made before any native call
+    --ignore=tests/leak_test.ts         # fd/mapping counts over 3000-cycle loops, ~50 s here
+  )
 fi
+# --no-check: `deno task test` type-checks the same files natively; under qemu the
+# type-check alone takes about two minutes.
+cross_suite aarch64 $T libmmap_ffi.so mmap_ffi-linux-aarch64.so \
+  timeout 1200 qemu-aarch64 "$DENO_ARM" -- --no-check "${args[@]}" "${paths[@]}" || rc=1
 exit $rc

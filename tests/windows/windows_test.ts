@@ -1,6 +1,6 @@
 // Windows-only behaviour of the native layer (ffi/src/os/windows.rs). Ignored on
 // other systems; run on Linux with Deno for Windows under wine by
-// `scripts/platform/test_windows.sh` (wine is not Windows: see that script).
+// `scripts/platform/run.sh windows` (wine is not Windows: see test_windows.sh there).
 
 import assert from "node:assert/strict";
 import {

@@ -1,21 +1,16 @@
-// The usage examples of the package's original README, as tests (64 MiB
-// instead of 1 GiB, so the suite stays fast).
+// The seed's free functions (read, write, flush, close, … and their …Sync
+// twins), which delegate to the Mmap methods, used as the original README
+// shows (64 MiB instead of 1 GiB, so the suite stays fast). Their edge cases
+// are in mmap_test.ts with the methods'; lifetime_test.ts checks that every
+// one of them, like its method, refuses a closed handle.
 
 import assert from "node:assert/strict";
-import {
-  close,
-  flush,
-  open,
-  openWrite,
-  openWriteWithSize,
-  read,
-  write,
-} from "../mod.ts";
+import { close, flush, open, openWriteWithSize, read, write } from "../mod.ts";
 import { pattern, withTempDir } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
 
-Deno.test("README example: read whole file into a JS buffer", async () => {
+Deno.test("read() copies a whole file into a JS buffer (README example)", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/data.bin`;
     const data = pattern(3 * MiB + 123);
@@ -30,7 +25,7 @@ Deno.test("README example: read whole file into a JS buffer", async () => {
   });
 });
 
-Deno.test("README example: create/resize and write, then flush", async () => {
+Deno.test("write() in chunks fills a file made by openWriteWithSize(), then flush() (README example)", async () => {
   await withTempDir(async (dir) => {
     const outPath = `${dir}/out.bin`;
     const SIZE = 64 * MiB;
@@ -61,7 +56,7 @@ Deno.test("README example: create/resize and write, then flush", async () => {
   });
 });
 
-Deno.test("README example: random access read at offset/len", async () => {
+Deno.test("read() at a bigint offset copies that window of a large file (README example)", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/big.bin`;
     const offset = 128n * 1024n * 1024n; // 128 MiB
@@ -80,24 +75,5 @@ Deno.test("README example: random access read at offset/len", async () => {
     await close(file);
 
     assert.deepEqual(window, expected);
-  });
-});
-
-Deno.test("README API: openWrite maps an existing file read-write", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/rw.bin`;
-    await Deno.writeFile(path, pattern(10_000));
-    const h = await openWrite(path);
-    assert.equal(h.len, 10_000);
-    await write(h, new Uint8Array([9, 9, 9]), 5000);
-    await close(h);
-    const disk = await Deno.readFile(path);
-    assert.deepEqual([...disk.subarray(4999, 5004)], [
-      pattern(10_000)[4999],
-      9,
-      9,
-      9,
-      pattern(10_000)[5003],
-    ]);
   });
 });
