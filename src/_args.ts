@@ -11,6 +11,7 @@
 import { fileURLToPath } from "node:url";
 import { isAbsolute, resolve } from "node:path";
 import { isUint8Array, typedArrayLength } from "./_intrinsics.ts";
+import { ADVICE, FlushMode } from "./ffi.ts";
 
 /** Largest offset or length accepted: every such number is exact in a double. */
 export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
@@ -127,6 +128,29 @@ export function toBytes(
     `${where(call, name)}: ${what} must be a Uint8Array: received ${
       describe(value)
     }`,
+  );
+}
+
+/** A flush mode's native number; see `FlushMode` in types.ts. */
+export function toFlushMode(mode: unknown, call: string, name: string): number {
+  if (typeof mode === "string" && Object.hasOwn(FlushMode, mode)) {
+    return FlushMode[mode as keyof typeof FlushMode];
+  }
+  throw new TypeError(
+    `${
+      where(call, name)
+    }: mode must be "sync", "async" or "durable": received ${describe(mode)}`,
+  );
+}
+
+/** An advice name's native number (its index in `ADVICE`). */
+export function toAdvice(advice: unknown, call: string, name: string): number {
+  const index = (ADVICE as readonly unknown[]).indexOf(advice);
+  if (index >= 0) return index;
+  throw new TypeError(
+    `${where(call, name)}: advice must be one of ${
+      ADVICE.map((a) => `"${a}"`).join(", ")
+    }: received ${describe(advice)}`,
   );
 }
 

@@ -10,7 +10,9 @@
 import {
   checkRange,
   describe,
+  toAdvice,
   toBytes,
+  toFlushMode,
   toIndex,
   toRange,
   where,
@@ -19,7 +21,7 @@ import { promised } from "./_async.ts";
 import { copyOnThread, onThread } from "./_thread.ts";
 import { Views } from "./_views.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
-import { ADVICE, FlushMode as NativeFlushMode, type Symbols } from "./ffi.ts";
+import type { Symbols } from "./ffi.ts";
 import type { MappingInfo } from "./stats.ts";
 import type { Advice, FlushMode, MappingKind, MmapHandle } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
@@ -309,17 +311,6 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     return length;
   }
 
-  #mode(mode: unknown, call: string): number {
-    if (typeof mode === "string" && Object.hasOwn(NativeFlushMode, mode)) {
-      return NativeFlushMode[mode as FlushMode];
-    }
-    throw new TypeError(
-      `${
-        where(call, this.#name)
-      }: mode must be "sync", "async" or "durable": received ${describe(mode)}`,
-    );
-  }
-
   /**
    * Writes modified pages in `[offset, offset + length)` back to the file
    * (see {@linkcode FlushMode}; by default waiting for the write, Unix
@@ -343,7 +334,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     mode: FlushMode = "sync",
   ): void {
     const [at, count] = this.#span(offset, length, "flush");
-    const native = this.#mode(mode, "flush");
+    const native = toFlushMode(mode, "flush", this.#name);
     const status = this.#symbols.mmap_flush(this.#id, at, count, native);
     if (status !== 0) this.#fail(status, "flush");
   }
@@ -362,7 +353,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     mode: FlushMode = "sync",
   ): Promise<void> {
     const [at, count] = this.#span(offset, length, "flush");
-    const native = this.#mode(mode, "flush");
+    const native = toFlushMode(mode, "flush", this.#name);
     const status = await this.#symbols.mmap_flush_nonblocking(
       this.#id,
       at,
@@ -415,14 +406,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     offset: number | bigint = 0,
     length?: number | bigint,
   ): void {
-    const index = (ADVICE as readonly unknown[]).indexOf(advice);
-    if (index < 0) {
-      throw new TypeError(
-        `${where("advise", this.#name)}: advice must be one of ${
-          ADVICE.map((a) => `"${a}"`).join(", ")
-        }: received ${describe(advice)}`,
-      );
-    }
+    const index = toAdvice(advice, "advise", this.#name);
     const [at, count] = this.#span(offset, length, "advise");
     const status = this.#symbols.mmap_advise(this.#id, at, count, index);
     if (status !== 0) this.#fail(status, "advise");
