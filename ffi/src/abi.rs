@@ -29,27 +29,60 @@ pub const MAX_INDEX: u64 = (1 << 53) - 1;
 /// `f64`, so nothing is rounded).
 const MAX_INDEX_F64: f64 = MAX_INDEX as f64;
 
-/// Flags for `mmap_map`.
-pub const MAP_WRITE: u32 = 1;
-pub const MAP_CREATE: u32 = 2;
-pub const MAP_PRIVATE: u32 = 4;
-pub const MAP_POPULATE: u32 = 8;
-/// `size` is given: grow the file to at least that many bytes.
-pub const MAP_GROW: u32 = 16;
-/// `length` is given: map exactly that many bytes from `offset`.
-pub const MAP_LENGTH: u32 = 32;
+/// Defines `u32` constants that TypeScript knows too, and the table of their
+/// names and values that `mmap_constants` reports: each is written once.
+macro_rules! shared_u32 {
+    ($(#[$table_doc:meta])* $table:ident { $($(#[$doc:meta])* $name:ident = $value:expr,)* }) => {
+        $($(#[$doc])* pub const $name: u32 = $value;)*
+        $(#[$table_doc])*
+        pub const $table: &[(&str, u32)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+shared_u32! {
+    /// Flags for `mmap_map`.
+    MAP_FLAGS {
+        MAP_WRITE = 1,
+        MAP_CREATE = 2,
+        MAP_PRIVATE = 4,
+        MAP_POPULATE = 8,
+        /// `size` is given: grow the file to at least that many bytes.
+        MAP_GROW = 16,
+        /// `length` is given: map exactly that many bytes from `offset`.
+        MAP_LENGTH = 32,
+    }
+}
+
 /// Every `MAP_*` flag; any other bit is refused.
-pub const MAP_ALL: u32 =
-    MAP_WRITE | MAP_CREATE | MAP_PRIVATE | MAP_POPULATE | MAP_GROW | MAP_LENGTH;
+pub const MAP_ALL: u32 = union(MAP_FLAGS);
 
-/// Flags for `mmap_shm_open`.
-pub const SHM_CREATE: u32 = 1;
-pub const SHM_EXCLUSIVE: u32 = 2;
+shared_u32! {
+    /// Flags for `mmap_shm_open`.
+    SHM_FLAGS {
+        SHM_CREATE = 1,
+        SHM_EXCLUSIVE = 2,
+    }
+}
 
-/// Flush modes for `mmap_flush`.
-pub const FLUSH_SYNC: u32 = 0;
-pub const FLUSH_ASYNC: u32 = 1;
-pub const FLUSH_DURABLE: u32 = 2;
+shared_u32! {
+    /// Flush modes for `mmap_flush`.
+    FLUSH_MODES {
+        FLUSH_SYNC = 0,
+        FLUSH_ASYNC = 1,
+        FLUSH_DURABLE = 2,
+    }
+}
+
+/// The union of a table's flags.
+const fn union(table: &[(&str, u32)]) -> u32 {
+    let mut all = 0;
+    let mut i = 0;
+    while i < table.len() {
+        all |= table[i].1;
+        i += 1;
+    }
+    all
+}
 
 /// Advice for `mmap_advise`: the wire value is the index here, and the name
 /// is the one TypeScript uses for it.

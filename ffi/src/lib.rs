@@ -85,20 +85,9 @@ pub unsafe extern "C" fn mmap_last_error(info: *mut i32, text: *mut u8, cap: u32
 fn constants_text() -> String {
     use error::*;
     let advice: Vec<&str> = ADVICE.iter().map(|(name, _)| *name).collect();
-    let numbers: [(&str, u64); 13] = [
+    let numbers: [(&str, u64); 2] = [
         ("ABI_VERSION", ABI_VERSION.into()),
         ("MAX_INDEX", MAX_INDEX),
-        ("MAP_WRITE", MAP_WRITE.into()),
-        ("MAP_CREATE", MAP_CREATE.into()),
-        ("MAP_PRIVATE", MAP_PRIVATE.into()),
-        ("MAP_POPULATE", MAP_POPULATE.into()),
-        ("MAP_GROW", MAP_GROW.into()),
-        ("MAP_LENGTH", MAP_LENGTH.into()),
-        ("SHM_CREATE", SHM_CREATE.into()),
-        ("SHM_EXCLUSIVE", SHM_EXCLUSIVE.into()),
-        ("FLUSH_SYNC", FLUSH_SYNC.into()),
-        ("FLUSH_ASYNC", FLUSH_ASYNC.into()),
-        ("FLUSH_DURABLE", FLUSH_DURABLE.into()),
     ];
     let codes: [(&str, i32); 22] = [
         ("STATUS_OK", Status::Ok as i32),
@@ -127,6 +116,13 @@ fn constants_text() -> String {
     let mut text = String::new();
     // Writing to a String cannot fail.
     for (name, value) in numbers.iter() {
+        let _ = writeln!(text, "{}={}", name, value);
+    }
+    for (name, value) in abi::MAP_FLAGS
+        .iter()
+        .chain(abi::SHM_FLAGS)
+        .chain(abi::FLUSH_MODES)
+    {
         let _ = writeln!(text, "{}={}", name, value);
     }
     let _ = writeln!(text, "ADVICE={}", advice.join(","));
