@@ -234,7 +234,7 @@ Deno.test("without --allow-ffi the library is not loaded: NotCapable", async () 
 
 Deno.test({
   name:
-    "named shared memory needs read and write permission for its /dev/shm path",
+    "named shared memory needs unrestricted read and write; a /dev/shm grant is not enough, a /dev/shm deny refuses",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await withTempDir(async (base) => {
@@ -244,34 +244,51 @@ Deno.test({
           JSON.stringify(name)
         }, { create: true, size: 8 }).close()`,
         unlink: `mmap.unlinkSharedSync(${JSON.stringify(name)})`,
+        // open() of the same region by its path is judged as Deno.open
+        // judges it: /dev needs --allow-all.
+        byPath: `mmap.openSync("/dev/shm/" + ${JSON.stringify(name)})`,
       };
+      const shm = `/dev/shm/${name}`;
+      const cases: [string[], Record<string, string>][] = [
+        [["--allow-read"], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", `--allow-write=${base}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [[`--allow-read=${shm},${DIST}`, `--allow-write=${shm}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", "--allow-write", `--deny-write=${shm}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", "--allow-write"], {
+          create: "ok",
+          unlink: "ok",
+          byPath: "NotCapable",
+        }],
+        [["--allow-all"], { create: "ok", unlink: "ok", byPath: "NotFound" }],
+      ];
       try {
-        const readOnly = await tryAll(
-          base,
-          ["--allow-ffi", "--allow-read"],
-          calls,
-        );
-        assert.deepEqual(readOnly, {
-          create: "NotCapable",
-          unlink: "NotCapable",
-        });
-        const elsewhere = await tryAll(base, [
-          "--allow-ffi",
-          "--allow-read",
-          `--allow-write=${base}`,
-        ], calls);
-        assert.deepEqual(elsewhere, {
-          create: "NotCapable",
-          unlink: "NotCapable",
-        });
-        const allowed = await tryAll(base, [
-          "--allow-ffi",
-          "--allow-read",
-          `--allow-write=/dev/shm/${name}`,
-        ], calls);
-        assert.deepEqual(allowed, { create: "ok", unlink: "ok" });
+        for (const [flags, expected] of cases) {
+          const all = flags[0] === "--allow-all";
+          const r = await tryAll(
+            base,
+            all ? flags : ["--allow-ffi", ...flags],
+            calls,
+          );
+          assert.deepEqual(r, expected, flags.join(" "));
+        }
       } finally {
-        await Deno.remove(`/dev/shm/${name}`).catch(() => {});
+        await Deno.remove(shm).catch(() => {});
       }
     });
   },
