@@ -5,12 +5,14 @@
 
 import assert from "node:assert/strict";
 import { withTempDir } from "./_helpers.ts";
-import { FULL_FLAGS } from "./_subprocess.ts";
+import { fileURLToPath } from "node:url";
+import { FULL_FLAGS, lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
 import {
   assertFailed,
   assertOk,
   ASSET,
   cachedPath,
+  ENV_FLAG,
   filesUnder,
   LIBRARY,
   mapScript,
@@ -155,5 +157,91 @@ console.log("mapped");
 `;
   await withTempDir(async (dir) => {
     assertOk(await runIn(dir, script, { MMAP_LIB_PATH: old }));
+  });
+});
+
+/** Copies of the built library cut at a few points, in `dir`. */
+function truncatedCopies(dir: string): string[] {
+  const points = [
+    0,
+    3,
+    40,
+    100,
+    4096,
+    LIBRARY.length >> 2,
+    LIBRARY.length >> 1,
+    LIBRARY.length - 4097,
+    LIBRARY.length - 1,
+  ];
+  return points.map((size) => {
+    const path = `${dir}/cut_${size}_${ASSET}`;
+    Deno.writeFileSync(path, LIBRARY.subarray(0, size));
+    return path;
+  });
+}
+
+Deno.test("a truncated library is an error naming the file, never a signal", async () => {
+  const mod = await released();
+  await withTempDir(async (dir) => {
+    const copies = truncatedCopies(dir);
+    // One child tries them all: a failed load leaves nothing loaded, so the
+    // next call looks for the library again.
+    const script = `
+import { openSync } from "${mod}";
+const results = [];
+for (const path of JSON.parse(Deno.args[1])) {
+  Deno.env.set("MMAP_LIB_PATH", path);
+  try {
+    openSync(Deno.args[0], { write: true, create: true, size: 10 }).close();
+    results.push("loaded " + path);
+  } catch (e) {
+    results.push(e.message);
+  }
+}
+console.log(JSON.stringify(results));
+`;
+    const out = await runDeno(script, [...FULL_FLAGS, "--allow-env"], {
+      args: [`${dir}/data.bin`, JSON.stringify(copies)],
+      cwd: dir,
+      env: { MMAP_CACHE_DIR: `${dir}/cache` },
+    });
+    assert.equal(out.signal, null, `killed by ${out.signal}: ${out.stderr}`);
+    const results = lastJson<string[]>(out);
+    copies.forEach((path, i) => {
+      assert.match(results[i]!, /cannot be loaded: it (is|has)/, path);
+      assert.ok(results[i]!.includes(`"${path}" (set by MMAP_LIB_PATH)`));
+    });
+    assert.match(
+      results.at(-1)!,
+      /is truncated: .* but the file has \d+ bytes/,
+    );
+  });
+});
+
+Deno.test("a half-written build in dist/ is an error naming the file, never a signal", async () => {
+  const mod = await released();
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/dist`);
+    const path = `${dir}/dist/${ASSET}`;
+    await Deno.writeFile(path, LIBRARY.subarray(0, LIBRARY.length >> 1));
+    const out = await runIn(dir, mapScript(mod), {});
+    assert.equal(out.signal, null, `killed by ${out.signal}: ${out.stderr}`);
+    assertFailed(out, path, "a local build", "is truncated");
+  });
+});
+
+Deno.test("a scoped --allow-read that hides dist/ names the flag instead of the missing checksum", async () => {
+  await withTempDir(async (dir) => {
+    // The repository itself: a clone, whose checksums.json lists nothing.
+    const hidden = fileURLToPath(new URL(`../dist/${ASSET}`, import.meta.url));
+    const out = await runIn(dir, mapScript(MOD_URL), {}, [
+      "--allow-ffi",
+      "--unstable-ffi",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      ENV_FLAG,
+    ]);
+    assertFailed(out, "NotCapable", `--allow-read=${hidden}`);
+    assert.doesNotMatch(out.stderr, /SHA-256/);
   });
 });
