@@ -99,6 +99,17 @@ function pe(bytes: Uint8Array): Parsed {
   const optional = r.u16(lfanew + 20);
   if (sections === undefined || optional === undefined) return regions;
   if (r.u32(lfanew) !== 0x4550) return "no PE signature";
+  // The COFF symbol and string tables (kept by MinGW) follow the sections.
+  const symbols = r.u32(lfanew + 12);
+  const symbolCount = r.u32(lfanew + 16);
+  if (symbols !== undefined && symbolCount !== undefined && symbols !== 0) {
+    const strings = symbols + 18 * symbolCount;
+    regions.push([strings, 4, "the COFF symbol table"]);
+    const length = r.u32(strings);
+    if (length !== undefined) {
+      regions.push([strings, length, "the COFF string table"]);
+    }
+  }
   const table = lfanew + 24 + optional;
   regions.push([table, 40 * sections, "the section table"]);
   for (let i = 0; i < sections; i++) {
@@ -185,9 +196,9 @@ export function libraryProblem(bytes: Uint8Array): string | undefined {
   if (typeof parsed === "string") return `it has ${parsed} (${name})`;
   for (const [offset, length, what] of parsed) {
     if (offset + length > bytes.length) {
-      return `it is truncated: ${what} (${name}) ends at byte ${
+      return `it is truncated to ${bytes.length} bytes: ${what} (${name}) needs bytes up to ${
         offset + length
-      }, but the file has ${bytes.length} bytes`;
+      }`;
     }
   }
   return undefined;

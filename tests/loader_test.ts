@@ -25,6 +25,7 @@ import {
   withServer,
 } from "./_package.ts";
 import { cacheDirectory } from "../src/_cache.ts";
+import { libraryProblem } from "../src/_library_check.ts";
 import { VERSION } from "../src/_release.ts";
 
 Deno.test("resolveLibrarySync() never downloads, and loads an intact cached copy", async () => {
@@ -213,7 +214,7 @@ console.log(JSON.stringify(results));
     });
     assert.match(
       results.at(-1)!,
-      /is truncated: .* but the file has \d+ bytes/,
+      /is truncated to \d+ bytes: .* needs bytes up to \d+/,
     );
   });
 });
@@ -244,4 +245,51 @@ Deno.test("a scoped --allow-read that hides dist/ names the flag instead of the 
     assertFailed(out, "NotCapable", `--allow-read=${hidden}`);
     assert.doesNotMatch(out.stderr, /SHA-256/);
   });
+});
+
+/** A minimal 64-bit Mach-O: one LC_SEGMENT_64 covering its 200 bytes. */
+function machO(): Uint8Array {
+  const bytes = new Uint8Array(200);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(0, 0xfeedfacf, true);
+  v.setUint32(16, 1, true); // ncmds
+  v.setUint32(20, 72, true); // sizeofcmds
+  v.setUint32(32, 0x19, true); // LC_SEGMENT_64
+  v.setUint32(36, 72, true);
+  v.setBigUint64(32 + 40, 0n, true); // fileoff
+  v.setBigUint64(32 + 48, 200n, true); // filesize
+  return bytes;
+}
+
+/** `inner` in a universal (fat) file as its one architecture, at byte 28. */
+function universal(inner: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(28 + inner.length);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(0, 0xcafebabe);
+  v.setUint32(4, 1);
+  v.setUint32(8 + 8, 28);
+  v.setUint32(8 + 12, inner.length);
+  bytes.set(inner, 28);
+  return bytes;
+}
+
+Deno.test("libraryProblem() accepts complete ELF, Mach-O and universal files and names what a cut one lacks", () => {
+  const cases: [string, Uint8Array][] = [
+    ["ELF", LIBRARY],
+    ["Mach-O", machO()],
+    ["universal Mach-O", universal(machO())],
+  ];
+  for (const [name, bytes] of cases) {
+    assert.equal(libraryProblem(bytes), undefined, name);
+    for (const size of [1, 10, bytes.length >> 1, bytes.length - 1]) {
+      const problem = libraryProblem(bytes.subarray(0, size));
+      assert.ok(problem !== undefined, `${name} cut to ${size}`);
+      if (size >= 10) assert.match(problem, new RegExp(`\\(${name}\\)`));
+    }
+  }
+  assert.equal(libraryProblem(new Uint8Array()), "it is empty");
+  assert.match(
+    libraryProblem(new TextEncoder().encode("#!/bin/sh\n"))!,
+    /not a shared library .* starts with 23 21 2f 62/,
+  );
 });
