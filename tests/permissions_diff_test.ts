@@ -9,7 +9,7 @@
 // fd 5 are a regular file, so `/dev/fd/0` and `/dev/fd/5` can be mapped.
 
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withTempDir } from "./_helpers.ts";
 import { lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
@@ -177,14 +177,11 @@ Deno.test("the package's open() refuses exactly what Deno.open refuses, over fla
       const cells: Cell[] = [];
       for (const [label, path, fresh] of paths(base, shm)) {
         for (const mode of ["read", "write", "create"] as const) {
-          for (
-            const url of path.startsWith("/") || WINDOWS
-              ? [false, true]
-              : [false]
-          ) {
-            if (url && (label === "relative" || label === "verbatim")) continue;
-            cells.push({ label, path, url, mode, fresh });
-          }
+          // An absolute path is tried as a file: URL too.
+          const urls = isAbsolute(path) && label !== "verbatim"
+            ? [false, true]
+            : [false];
+          for (const url of urls) cells.push({ label, path, url, mode, fresh });
         }
       }
       const stdin = join(base, "in", "a.bin");
