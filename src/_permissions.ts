@@ -8,15 +8,14 @@
  * for paths that `Deno.open` refuses without `--allow-all` (on Linux
  * `/proc/self/root/…`, `/proc/self/fd/N`, `/dev/fd/N`, `/dev/shm/…`: Deno's
  * special-file rule, applied to the resolved path), and JavaScript cannot
- * tell `-A` from a full set of flags. So {@linkcode requirePermission} lets
- * Deno decide: after the flag is queried (for a clear message, and to prompt
- * as `Deno.open` does), it stats the path and opens and closes it with
- * `Deno.openSync` for that access, which throws exactly what `Deno.open`
- * throws (Deno checks each access kind on its own). It never
- * blocks (only regular files, directories and missing paths are opened, so
- * never a FIFO) and never creates (a missing file is probed without
- * `create`; the native open creates it, and removes it again if the mapping
- * fails).
+ * tell `-A` from a full set of flags. So {@linkcode requireAccess} lets
+ * Deno decide: after the flag for the access is queried (for a clear
+ * message, and to prompt as `Deno.open` does), it stats the path with
+ * `Deno.statSync`, which applies the same special-file rule as `Deno.open`
+ * (measured: `tests/permissions_diff_test.ts` finds no disagreement with
+ * `Deno.open` over flags × paths × modes). A stat never blocks and never
+ * creates; it also tells a FIFO, socket or device, which cannot be mapped,
+ * before anything opens it.
  *
  * @module
  */
@@ -69,67 +68,51 @@ function refused(error: Error, call: string, name: string): Error {
 }
 
 /**
- * Throws unless `Deno.open(path, { read: true })` (for `"read"`) or
- * `Deno.open(path, { write: true })` (for `"write"`) would be allowed under
- * this process's flags, or would fail only because the file does not exist
- * (with `create`, the native open then creates it). Without a path, the
- * flags must grant unrestricted `kind` access ({@linkcode requireFlag}).
- * Throws too for a path that exists but is neither a regular file nor a
- * directory (a FIFO, socket or device): it cannot be mapped, and opening it
- * could block.
+ * Throws unless `Deno.open(path, { read: true, write })` would be allowed
+ * under this process's flags, or would fail only because the file does not
+ * exist (with `create`, the native open then creates it). Throws too for a
+ * path that exists but is neither a regular file nor a directory (a FIFO,
+ * socket or device): it cannot be mapped, and opening it could block.
  *
- * Costs a `querySync` (about 5 µs on Linux), a `statSync` (5 µs) and an
- * `openSync` + `close` (11 µs): about 25 µs per access kind
- * (`tests/permissions_diff_test.ts` prints it).
+ * Costs a `querySync` per access and one `statSync`, about 5 µs each on
+ * Linux (the open benchmark, `bench/open_bench.ts`, shows the total). Deno's
+ * special-file rule depends on the path alone, not on the access, so one
+ * stat answers for both.
  *
- * @param kind The access needed.
- * @param path The absolute path, or `undefined` for access to everything.
+ * @param path The absolute path.
+ * @param write Whether write access is needed too.
  * @param call The public call, for the message.
  * @param name The path as the user gave it, for the message.
  * @throws {Deno.errors.NotCapable} When `Deno.open` would be refused.
  * @throws {Deno.errors.NotSupported} When the path is a FIFO, socket or
  * device.
  */
-export function requirePermission(
-  kind: "read" | "write",
-  path: string | undefined,
+export function requireAccess(
+  path: string,
+  write: boolean,
   call: string,
   name: string,
 ): void {
-  requireFlag(kind, path, call, name);
-  if (path === undefined) return;
+  requireFlag("read", path, call, name);
+  if (write) requireFlag("write", path, call, name);
   // Deno.statSync applies Deno's rule for special files as Deno.open does,
   // and never blocks: it tells which paths are safe to open.
-  let info: Deno.FileInfo | undefined;
+  let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw refused(error, call, name);
     }
-    // Missing (or a dangling link): probing without `create` can neither
-    // block nor create. Any other failure the native open reports itself.
-    if (!(error instanceof Deno.errors.NotFound)) return;
+    // Missing, a dangling link, or an OS refusal: the native open reports
+    // it (or, with `create`, creates the file).
+    return;
   }
-  if (info !== undefined && !info.isFile && !info.isDirectory) {
+  if (!info.isFile && !info.isDirectory) {
     throw new Deno.errors.NotSupported(
       `${
         where(call, name)
       }: not a regular file (a FIFO, socket or device), which cannot be mapped`,
     );
   }
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, {
-      read: kind === "read",
-      write: kind === "write",
-    });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
-      throw refused(error, call, name);
-    }
-    // NotFound, IsADirectory, an OS refusal…: the native open reports it.
-    return;
-  }
-  file.close();
 }

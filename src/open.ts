@@ -10,7 +10,7 @@
  */
 
 import { toFlag, toIndex, toOptions, toPath, where } from "./_args.ts";
-import { requirePermission } from "./_permissions.ts";
+import { requireAccess } from "./_permissions.ts";
 import { library, librarySync, MapFlag, type Symbols } from "./ffi.ts";
 import { adopt, type Mmap } from "./mmap.ts";
 
@@ -129,8 +129,7 @@ function request(path: unknown, options: unknown, call: string): Request {
       `${where(call, name)}: options "create" and "size" need "write: true"`,
     );
   }
-  requirePermission("read", absolute, call, name);
-  if (write) requirePermission("write", absolute, call, name);
+  requireAccess(absolute, write, call, name);
   const seed = call === "open"
     ? (options === undefined ? "open" : undefined)
     : call as SeedCall;

@@ -15,7 +15,6 @@ import { withTempDir } from "./_helpers.ts";
 import { lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
 import { openSharedSync, unlinkSharedSync } from "../mod.ts";
-import { requireFlag, requirePermission } from "../src/_permissions.ts";
 
 const DIST = dirname(
   fileURLToPath(new URL(`../dist/${platformAsset().asset}`, import.meta.url)),
@@ -243,32 +242,4 @@ Deno.test("the package's open() refuses exactly what Deno.open refuses, over fla
       if (LINUX) unlinkSharedSync(shm.slice("/dev/shm/".length));
     }
   });
-});
-
-Deno.test("the permission check's cost per open is measured", () => {
-  const path = Deno.makeTempFileSync();
-  try {
-    const n = 2000;
-    const time = (f: () => void): number => {
-      for (let i = 0; i < 200; i++) f();
-      const start = performance.now();
-      for (let i = 0; i < n; i++) f();
-      return (performance.now() - start) * 1000 / n;
-    };
-    const query = time(() => requireFlag("read", path, "open", path));
-    const read = time(() => requirePermission("read", path, "open", path));
-    const write = time(() => {
-      requirePermission("read", path, "open", path);
-      requirePermission("write", path, "open", path);
-    });
-    console.log(
-      `querySync only ${query.toFixed(1)} µs; read check ${
-        read.toFixed(1)
-      } µs; read+write check ${write.toFixed(1)} µs per open`,
-    );
-    // No bound: under wine a stat and an open cost about 1 ms each.
-    assert.ok(read > 0 && write > 0);
-  } finally {
-    Deno.removeSync(path);
-  }
 });
