@@ -10,10 +10,12 @@
 
 import { fileURLToPath } from "node:url";
 import { isAbsolute, resolve } from "node:path";
+import { isUint8Array, typedArrayLength } from "./_intrinsics.ts";
 import { ADVICE, FlushMode } from "./ffi.ts";
 
 /** Largest offset or length accepted: every such number is exact in a double. */
 export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
+const MAX_BIG_INDEX = BigInt(MAX_INDEX);
 
 /**
  * The start of every message about a call: `mmap open "data.bin"`, or
@@ -50,11 +52,10 @@ export function toIndex(
   name?: string,
 ): number {
   if (typeof value === "number") {
-    if (value >= 0 && value <= MAX_INDEX && Number.isInteger(value)) {
-      return value;
-    }
+    // `% 1` rather than Number.isInteger, which a caller could replace.
+    if (value >= 0 && value <= MAX_INDEX && value % 1 === 0) return value;
   } else if (typeof value === "bigint") {
-    if (value >= 0n && value <= BigInt(MAX_INDEX)) return Number(value);
+    if (value >= 0n && value <= MAX_BIG_INDEX) return Number(value);
   } else {
     throw new TypeError(
       `${where(call, name)}: ${what} must be a number or a bigint: received ${
@@ -111,14 +112,18 @@ export function toRange(
   return [at, count];
 }
 
-/** Checks that a buffer argument is a `Uint8Array`. */
+/**
+ * Checks that a buffer argument is a real `Uint8Array` and returns its real
+ * length, read from the engine's internal slots: a shadowed `length`, a
+ * subclass getter or a Proxy cannot make a copy longer than the memory.
+ */
 export function toBytes(
   value: unknown,
   what: string,
   call: string,
   name: string,
-): Uint8Array {
-  if (value instanceof Uint8Array) return value;
+): number {
+  if (isUint8Array(value)) return typedArrayLength(value);
   throw new TypeError(
     `${where(call, name)}: ${what} must be a Uint8Array: received ${
       describe(value)

@@ -1,8 +1,21 @@
 /**
  * The one permission check. Native code can open any file once
- * `--allow-ffi` is granted, so the package asks Deno's permissions itself,
- * as `Deno.open` would, before the library is loaded or anything is opened.
- * Private to the package.
+ * `--allow-ffi` is granted, so the package asks Deno itself, before the
+ * library is loaded or anything is opened, and refuses exactly what
+ * `Deno.open` refuses under the same flags. Private to the package.
+ *
+ * `Deno.permissions.querySync` alone is not enough: it answers "granted"
+ * for paths that `Deno.open` refuses without `--allow-all` (on Linux
+ * `/proc/self/root/…`, `/proc/self/fd/N`, `/dev/fd/N`, `/dev/shm/…`: Deno's
+ * special-file rule, applied to the resolved path), and JavaScript cannot
+ * tell `-A` from a full set of flags. So {@linkcode requireAccess} lets
+ * Deno decide: after the flag for the access is queried (for a clear
+ * message, and to prompt as `Deno.open` does), it stats the path with
+ * `Deno.statSync`, which applies the same special-file rule as `Deno.open`
+ * (measured: `tests/permissions_diff_test.ts` finds no disagreement with
+ * `Deno.open` over flags × paths × modes). A stat never blocks and never
+ * creates; it also tells a FIFO, socket or device, which cannot be mapped,
+ * before anything opens it.
  *
  * @module
  */
@@ -10,9 +23,9 @@
 import { where } from "./_args.ts";
 
 /**
- * Throws unless Deno grants `kind` access to `path` (or, without a path,
- * unrestricted `kind` access). A permission still at "prompt" is asked for,
- * as `Deno.open` does.
+ * Throws unless the flags grant `kind` access to `path` (or, without a
+ * path, unrestricted `kind` access): `querySync` only. A permission still at
+ * "prompt" is asked for, as `Deno.open` does.
  *
  * @param kind The access needed.
  * @param path The absolute path, or `undefined` for access to everything.
@@ -20,7 +33,7 @@ import { where } from "./_args.ts";
  * @param name The name the user gave, for the message.
  * @throws {Deno.errors.NotCapable} When the access is not granted.
  */
-export function requirePermission(
+export function requireFlag(
   kind: "read" | "write",
   path: string | undefined,
   call: string,
@@ -35,9 +48,71 @@ export function requirePermission(
   }
   if (state !== "granted") {
     throw new Deno.errors.NotCapable(
-      `${where(call, name)}: requires ${kind} access${
-        path === undefined ? "" : ` to "${path}"`
-      }, run again with the --allow-${kind} flag`,
+      path === undefined
+        ? `${
+          where(call, name)
+        }: requires ${kind} access to all files, run again with the --allow-${kind} flag (without a list of paths)`
+        : `${
+          where(call, name)
+        }: requires ${kind} access to "${path}", run again with the --allow-${kind} flag`,
+    );
+  }
+}
+
+/** Deno's refusal, reworded to name the call. */
+function refused(error: Error, call: string, name: string): Error {
+  const reason = error.message.charAt(0).toLowerCase() + error.message.slice(1);
+  return new Deno.errors.NotCapable(`${where(call, name)}: ${reason}`, {
+    cause: error,
+  });
+}
+
+/**
+ * Throws unless `Deno.open(path, { read: true, write })` would be allowed
+ * under this process's flags, or would fail only because the file does not
+ * exist (with `create`, the native open then creates it). Throws too for a
+ * path that exists but is neither a regular file nor a directory (a FIFO,
+ * socket or device): it cannot be mapped, and opening it could block.
+ *
+ * Costs a `querySync` per access and one `statSync`, about 5 µs each on
+ * Linux (the open benchmark, `bench/open_bench.ts`, shows the total). Deno's
+ * special-file rule depends on the path alone, not on the access, so one
+ * stat answers for both.
+ *
+ * @param path The absolute path.
+ * @param write Whether write access is needed too.
+ * @param call The public call, for the message.
+ * @param name The path as the user gave it, for the message.
+ * @throws {Deno.errors.NotCapable} When `Deno.open` would be refused.
+ * @throws {Deno.errors.NotSupported} When the path is a FIFO, socket or
+ * device.
+ */
+export function requireAccess(
+  path: string,
+  write: boolean,
+  call: string,
+  name: string,
+): void {
+  requireFlag("read", path, call, name);
+  if (write) requireFlag("write", path, call, name);
+  // Deno.statSync applies Deno's rule for special files as Deno.open does,
+  // and never blocks: it tells which paths are safe to open.
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw refused(error, call, name);
+    }
+    // Missing, a dangling link, or an OS refusal: the native open reports
+    // it (or, with `create`, creates the file).
+    return;
+  }
+  if (!info.isFile && !info.isDirectory) {
+    throw new Deno.errors.NotSupported(
+      `${
+        where(call, name)
+      }: not a regular file (a FIFO, socket or device), which cannot be mapped`,
     );
   }
 }

@@ -5,6 +5,14 @@
  * @module
  */
 
+import {
+  arrayBufferResizable,
+  isArrayBuffer,
+  isUint8Array,
+  sharedArrayBufferGrowable,
+  typedArrayBuffer,
+  typedArrayLength,
+} from "./_intrinsics.ts";
 import { isMapped } from "./_views.ts";
 import type { Symbols } from "./ffi.ts";
 
@@ -19,17 +27,21 @@ export const THREAD_COPY_BYTES = 64 * 1024 * 1024;
 
 /**
  * Whether an async copy of `bytes` goes to a worker thread: it is large, and
- * its memory cannot go away while the thread copies. A resizable buffer can
- * shrink, and a view of a mapping loses its memory when that mapping is
- * closed, so both are copied in place.
+ * its memory cannot go away or move while the thread copies. A resizable
+ * `ArrayBuffer` or a growable `SharedArrayBuffer` can change under the copy,
+ * and a view of a mapping loses its memory when that mapping is closed, so
+ * these are copied in place, as `readSync` and `writeSync` would. Everything
+ * is read through the built-in getters (see `_intrinsics.ts`).
  */
-export function onThread(bytes: Uint8Array): boolean {
-  if (!(bytes instanceof Uint8Array) || bytes.length < THREAD_COPY_BYTES) {
+export function onThread(bytes: unknown): boolean {
+  if (!isUint8Array(bytes) || typedArrayLength(bytes) < THREAD_COPY_BYTES) {
     return false;
   }
-  const buffer = bytes.buffer;
-  return !(buffer instanceof ArrayBuffer) ||
-    (!buffer.resizable && !isMapped(buffer));
+  const buffer = typedArrayBuffer(bytes);
+  if (isArrayBuffer(buffer)) {
+    return !arrayBufferResizable(buffer) && !isMapped(buffer);
+  }
+  return !sharedArrayBufferGrowable(buffer);
 }
 
 /**

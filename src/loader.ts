@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { platformAsset } from "./platform.ts";
 import { cacheDirectory, cacheVariables } from "./_cache.ts";
 import { download, note, type Plan } from "./_download.ts";
+import { checkLibrary } from "./_library_check.ts";
 import {
   downloadUrl,
   ENV,
@@ -30,13 +31,32 @@ import {
   VERSION,
 } from "./_release.ts";
 
-/** True if `path` is an existing file; false if absent or unreadable. */
-function isFile(path: string): boolean {
+/**
+ * True if `path` is an existing file; false if absent or unreadable. A path
+ * the flags hide is added to `hidden`, to be named if nothing is found.
+ */
+function isFile(path: string, hidden: string[]): boolean {
   try {
     return Deno.statSync(path).isFile;
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) hidden.push(path);
     return false;
   }
+}
+
+/**
+ * Throws, naming the flag, when a dev build may be at a path the flags do
+ * not let the loader read.
+ */
+function requireVisible(hidden: string[], asset: string): void {
+  if (hidden.length === 0) return;
+  throw new Deno.errors.NotCapable(
+    `mmap cannot look for its native library "${asset}" at ${
+      hidden.map((path) => `"${path}"`).join(" or ")
+    }: requires read access, run again with --allow-read=${
+      hidden.join(",")
+    } (or a list of paths that includes it), or set ${ENV.libPath} to the library's path`,
+  );
 }
 
 /** The file named by `MMAP_LIB_PATH`, if set; throws if it is not a file. */
@@ -59,6 +79,7 @@ function explicitLibrary(): string | undefined {
       `${ENV.libPath} is "${value}", which is not a file: set it to the native library's path, or unset it`,
     );
   }
+  checkLibrary(path, `set by ${ENV.libPath}`);
   return path;
 }
 
@@ -91,11 +112,17 @@ function locate(): Found {
   const explicit = explicitLibrary();
   if (explicit !== undefined) return { path: explicit };
   const { asset } = platformAsset();
-  const dev = devCandidates(asset).find(isFile);
-  if (dev !== undefined) return { path: dev };
+  const hidden: string[] = [];
+  const dev = devCandidates(asset).find((path) => isFile(path, hidden));
+  if (dev !== undefined) {
+    checkLibrary(dev, "a local build");
+    return { path: dev };
+  }
 
   const expected = expectedSha256(asset);
   if (expected === undefined) {
+    // A clone before a release: the build in dist/ is the only library.
+    requireVisible(hidden, asset);
     throw new Deno.errors.NotFound(
       `mmap native library "${asset}" has no SHA-256 in the checksums.json of @riaskov/mmap ${VERSION} (as in a clone of the repository before a release is built), so it will not be downloaded or loaded from the cache: build it with "deno task build" in a clone of the repository, or set ${ENV.libPath} to its path`,
     );

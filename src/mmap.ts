@@ -183,33 +183,21 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   }
 
   /**
-   * The checks every copy makes before it crosses to native code: the
-   * handle is open, the buffer is a `Uint8Array`, the offset is whole and
-   * `[offset, offset + buffer.length)` lies within the mapping (and, for a
-   * write, the mapping is writable). Returns the offset as a number.
+   * The real length of a copy's buffer, after checking that the handle is
+   * open and the buffer is a real `Uint8Array`.
    */
-  #checkCopy(
-    bytes: unknown,
-    offset: unknown,
-    call: "read" | "write",
-  ): number {
+  #bytes(bytes: unknown, call: "read" | "write"): number {
     if (this.#closed) throw closedError(call, this.#name);
-    const buffer = toBytes(
-      bytes,
-      call === "read" ? "dst" : "src",
-      call,
-      this.#name,
+    return toBytes(bytes, call === "read" ? "dst" : "src", call, this.#name);
+  }
+
+  #checkWritable(): void {
+    if (this.#writable) return;
+    throw new TypeError(
+      `${
+        where("write", this.#name)
+      }: the mapping is read-only: open it with openWrite() or { write: true }`,
     );
-    const at = toIndex(offset, "offset", call, this.#name);
-    if (call === "write" && !this.#writable) {
-      throw new TypeError(
-        `${
-          where("write", this.#name)
-        }: the mapping is read-only: open it with openWrite() or { write: true }`,
-      );
-    }
-    checkRange(at, buffer.length, this.#len, call, this.#name);
-    return at;
   }
 
   /** `[offset, length]` of a range of an open mapping, after checking it. */
@@ -232,8 +220,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * the mapping and the range lost its bytes.
    */
   readSync(dst: Uint8Array, offset: number | bigint = 0): number {
-    const at = this.#checkCopy(dst, offset, "read");
-    const length = dst.length;
+    const length = this.#bytes(dst, "read");
+    const at = toIndex(offset, "offset", "read", this.#name);
+    checkRange(at, length, this.#len, "read", this.#name);
     const status = this.#symbols.mmap_read(this.#id, at, dst, length);
     if (status !== 0) this.#fail(status, "read");
     return length;
@@ -268,8 +257,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * the mapping.
    */
   writeSync(src: Uint8Array, offset: number | bigint = 0): number {
-    const at = this.#checkCopy(src, offset, "write");
-    const length = src.length;
+    const length = this.#bytes(src, "write");
+    const at = toIndex(offset, "offset", "write", this.#name);
+    this.#checkWritable();
+    checkRange(at, length, this.#len, "write", this.#name);
     const status = this.#symbols.mmap_write(this.#id, at, src, length);
     if (status !== 0) this.#fail(status, "write");
     return length;
@@ -303,8 +294,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
         ? this.readSync(bytes, offset)
         : this.writeSync(bytes, offset);
     }
-    const at = this.#checkCopy(bytes, offset, call);
-    const length = bytes.length;
+    const length = this.#bytes(bytes, call);
+    const at = toIndex(offset, "offset", call, this.#name);
+    if (call === "write") this.#checkWritable();
+    checkRange(at, length, this.#len, call, this.#name);
     const symbols = this.#symbols;
     const status = await copyOnThread(
       symbols,

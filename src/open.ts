@@ -10,7 +10,7 @@
  */
 
 import { toFlag, toIndex, toOptions, toPath, where } from "./_args.ts";
-import { requirePermission } from "./_permissions.ts";
+import { requireAccess } from "./_permissions.ts";
 import { library, librarySync, MapFlag, type Symbols } from "./ffi.ts";
 import { adopt, type Mmap } from "./mmap.ts";
 
@@ -92,7 +92,9 @@ const WRITE: OpenOptions = { write: true };
 /** Checks a path and options, and asks Deno's permissions. */
 function request(path: unknown, options: unknown, call: string): Request {
   const [name, absolute] = toPath(path, call);
+  // Each option is read once: a getter cannot answer two checks differently.
   const o = toOptions<OpenOptions>(options, call, name);
+  const { size: sizeOption, offset: offsetOption, length: lengthOption } = o;
   const write = toFlag(o.write, "write", call);
   const create = toFlag(o.create, "create", call);
   const copyOnWrite = toFlag(o.private, "private", call);
@@ -101,33 +103,33 @@ function request(path: unknown, options: unknown, call: string): Request {
   if (create) flags |= MapFlag.create;
   if (copyOnWrite) flags |= MapFlag.private;
   if (toFlag(o.populate, "populate", call)) flags |= MapFlag.populate;
+  const sized = sizeOption !== undefined;
   let size = 0;
-  if (o.size !== undefined) {
-    size = toIndex(o.size, "size", call, name);
+  if (sized) {
+    size = toIndex(sizeOption, "size", call, name);
     flags |= MapFlag.grow;
   }
-  const offset = o.offset === undefined
+  const offset = offsetOption === undefined
     ? 0
-    : toIndex(o.offset, "offset", call, name);
+    : toIndex(offsetOption, "offset", call, name);
   let length = 0;
-  if (o.length !== undefined) {
-    length = toIndex(o.length, "length", call, name);
+  if (lengthOption !== undefined) {
+    length = toIndex(lengthOption, "length", call, name);
     flags |= MapFlag.length;
   }
-  if (copyOnWrite && (write || create || o.size !== undefined)) {
+  if (copyOnWrite && (write || create || sized)) {
     throw new TypeError(
       `${
         where(call, name)
       }: option "private" (copy-on-write) cannot be combined with "write", "create" or "size"`,
     );
   }
-  if (!write && (create || o.size !== undefined)) {
+  if (!write && (create || sized)) {
     throw new TypeError(
       `${where(call, name)}: options "create" and "size" need "write: true"`,
     );
   }
-  requirePermission("read", absolute, call, name);
-  if (write) requirePermission("write", absolute, call, name);
+  requireAccess(absolute, write, call, name);
   const seed = call === "open"
     ? (options === undefined ? "open" : undefined)
     : call as SeedCall;

@@ -7,7 +7,7 @@
  */
 
 import { describe, toFlag, toIndex, toOptions, where } from "./_args.ts";
-import { requirePermission } from "./_permissions.ts";
+import { requireFlag } from "./_permissions.ts";
 import { nativeError } from "./errors.ts";
 import { library, librarySync, ShmFlag, type Symbols } from "./ffi.ts";
 import { adopt, type Mmap } from "./mmap.ts";
@@ -53,12 +53,17 @@ function sharedName(name: unknown, call: string): string {
       }: name must be non-empty, not "." or "..", without "/" or NUL`,
     );
   }
-  // POSIX shared memory lives in /dev/shm on Linux, so Deno's path
-  // permissions apply to it there; elsewhere it has no path, and full read
-  // and write permission are required.
-  const path = Deno.build.os === "linux" ? `/dev/shm/${name}` : undefined;
-  requirePermission("read", path, call, name);
-  requirePermission("write", path, call, name);
+  // Shared memory is opened by name, not by a path Deno.open would check:
+  // unrestricted read and write are required on every OS. On Linux it lives
+  // in /dev/shm, which Deno.open refuses without --allow-all, so a grant
+  // scoped to /dev/shm/<name> is not enough either; a --deny-read or
+  // --deny-write covering it still refuses it.
+  requireFlag("read", undefined, call, name);
+  requireFlag("write", undefined, call, name);
+  if (Deno.build.os === "linux") {
+    requireFlag("read", `/dev/shm/${name}`, call, name);
+    requireFlag("write", `/dev/shm/${name}`, call, name);
+  }
   return name;
 }
 
@@ -76,9 +81,10 @@ function sharedRequest(name: unknown, options: unknown): SharedRequest {
   const o = toOptions<SharedOptions>(options, call, checked);
   const create = toFlag(o.create, "create", call);
   const exclusive = toFlag(o.exclusive, "exclusive", call);
-  const size = o.size === undefined
+  const sizeOption = o.size; // read once
+  const size = sizeOption === undefined
     ? 0
-    : toIndex(o.size, "size", call, checked);
+    : toIndex(sizeOption, "size", call, checked);
   if (exclusive && !create) {
     throw new TypeError(
       `${where(call, checked)}: option "exclusive" needs "create: true"`,
@@ -129,8 +135,12 @@ function unlink(symbols: Symbols, name: string): void {
  * memory from a native library cannot be: poll instead.) The name lasts
  * until {@linkcode unlinkShared} (on Windows, until the last handle closes).
  *
- * Needs read and write permission: for `/dev/shm/<name>` on Linux,
- * unrestricted elsewhere.
+ * Needs unrestricted read and write permission (`--allow-read
+ * --allow-write` without a list of paths, or `-A`) on every OS: it is opened
+ * by name, not by a path. A grant scoped to `/dev/shm/<name>` is not enough
+ * (`Deno.open` refuses `/dev/shm` paths without `--allow-all`); a
+ * `--deny-read` or `--deny-write` covering `/dev/shm/<name>` refuses it on
+ * Linux.
  *
  * @param name The region's name, without "/".
  * @param options Whether to create it, and its size.

@@ -6,6 +6,11 @@
  */
 
 import { toIndex, toOptions, toRange } from "./_args.ts";
+import {
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+} from "./_intrinsics.ts";
 import { closedError } from "./errors.ts";
 import { handleName, type Mmap, toHandle } from "./mmap.ts";
 import type { MmapHandle } from "./types.ts";
@@ -38,18 +43,23 @@ export function byteStream(
   options: unknown,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const name = handleName(m);
-  const o = toOptions<StreamOptions>(options, "stream", name);
+  // Each option is read once: a getter cannot answer twice.
+  const { offset, length, chunkSize: chunk } = toOptions<StreamOptions>(
+    options,
+    "stream",
+    name,
+  );
   if (m.closed) throw closedError("stream", name);
   // Only a missing option takes its default: null is refused, as everywhere.
   const [at, count] = toRange(
-    o.offset === undefined ? 0 : o.offset,
-    o.length,
+    offset === undefined ? 0 : offset,
+    length,
     m.len,
     "stream",
     name,
   );
   const chunkSize = toIndex(
-    o.chunkSize === undefined ? 65536 : o.chunkSize,
+    chunk === undefined ? 65536 : chunk,
     "chunkSize",
     "stream",
     name,
@@ -68,16 +78,18 @@ export function byteStream(
     },
     pull: (controller) => {
       // With autoAllocateChunkSize every pull comes with a buffer to fill.
+      // The view is the reader's: read it through the built-in getters.
       const request = controller.byobRequest!;
       const target = request.view!;
+      const length = Math.min(typedArrayByteLength(target), end - position);
       const room = new Uint8Array(
-        target.buffer,
-        target.byteOffset,
-        Math.min(target.byteLength, end - position),
+        typedArrayBuffer(target),
+        typedArrayByteOffset(target),
+        length,
       );
       m.readSync(room, position);
-      position += room.length;
-      request.respond(room.length);
+      position += length;
+      request.respond(length);
       if (position >= end) controller.close();
     },
   });

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pattern, withTempDir } from "./_helpers.ts";
-import { lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
+import {
+  FULL_FLAGS,
+  lastJson,
+  MOD_URL,
+  runDeno,
+  spawnDeno,
+} from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
 
 /** Where the dev build of the native library is; the loader must read it. */
@@ -234,7 +240,7 @@ Deno.test("without --allow-ffi the library is not loaded: NotCapable", async () 
 
 Deno.test({
   name:
-    "named shared memory needs read and write permission for its /dev/shm path",
+    "named shared memory needs unrestricted read and write; a /dev/shm grant is not enough, a /dev/shm deny refuses",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await withTempDir(async (base) => {
@@ -244,34 +250,51 @@ Deno.test({
           JSON.stringify(name)
         }, { create: true, size: 8 }).close()`,
         unlink: `mmap.unlinkSharedSync(${JSON.stringify(name)})`,
+        // open() of the same region by its path is judged as Deno.open
+        // judges it: /dev needs --allow-all.
+        byPath: `mmap.openSync("/dev/shm/" + ${JSON.stringify(name)})`,
       };
+      const shm = `/dev/shm/${name}`;
+      const cases: [string[], Record<string, string>][] = [
+        [["--allow-read"], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", `--allow-write=${base}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [[`--allow-read=${shm},${DIST}`, `--allow-write=${shm}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", "--allow-write", `--deny-write=${shm}`], {
+          create: "NotCapable",
+          unlink: "NotCapable",
+          byPath: "NotCapable",
+        }],
+        [["--allow-read", "--allow-write"], {
+          create: "ok",
+          unlink: "ok",
+          byPath: "NotCapable",
+        }],
+        [["--allow-all"], { create: "ok", unlink: "ok", byPath: "NotFound" }],
+      ];
       try {
-        const readOnly = await tryAll(
-          base,
-          ["--allow-ffi", "--allow-read"],
-          calls,
-        );
-        assert.deepEqual(readOnly, {
-          create: "NotCapable",
-          unlink: "NotCapable",
-        });
-        const elsewhere = await tryAll(base, [
-          "--allow-ffi",
-          "--allow-read",
-          `--allow-write=${base}`,
-        ], calls);
-        assert.deepEqual(elsewhere, {
-          create: "NotCapable",
-          unlink: "NotCapable",
-        });
-        const allowed = await tryAll(base, [
-          "--allow-ffi",
-          "--allow-read",
-          `--allow-write=/dev/shm/${name}`,
-        ], calls);
-        assert.deepEqual(allowed, { create: "ok", unlink: "ok" });
+        for (const [flags, expected] of cases) {
+          const all = flags[0] === "--allow-all";
+          const r = await tryAll(
+            base,
+            all ? flags : ["--allow-ffi", ...flags],
+            calls,
+          );
+          assert.deepEqual(r, expected, flags.join(" "));
+        }
       } finally {
-        await Deno.remove(`/dev/shm/${name}`).catch(() => {});
+        await Deno.remove(shm).catch(() => {});
       }
     });
   },
@@ -301,4 +324,43 @@ Deno.test("without --allow-read, open() throws NotCapable before opening", async
       );
     }
   });
+});
+
+Deno.test({
+  name:
+    "a FIFO or a device is refused with NotSupported before anything opens it: never blocks",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir(async (base) => {
+      const fifo = `${base}/fifo`;
+      const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+      assert.equal(made.code, 0);
+      const child = spawnDeno(
+        `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+const result = {};
+for (const [name, f] of [
+  ["fifo", () => mmap.openSync(${JSON.stringify(fifo)})],
+  ["fifoWrite", () => mmap.openSync(${JSON.stringify(fifo)}, { write: true })],
+  ["devNull", () => mmap.openSync("/dev/null")],
+]) {
+  try { f(); result[name] = "ok"; } catch (e) { result[name] = e.name; }
+}
+console.log(JSON.stringify(result));
+`,
+        [...FULL_FLAGS],
+      );
+      // A blocked open would never return: give up after 20 s.
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const out = await child.output();
+      clearTimeout(timer);
+      assert.equal(out.signal, null, "the child blocked");
+      const text = new TextDecoder().decode(out.stdout).trim();
+      assert.deepEqual(JSON.parse(text.split("\n").at(-1)!), {
+        fifo: "NotSupported",
+        fifoWrite: "NotSupported",
+        devNull: "NotSupported",
+      });
+    });
+  },
 });

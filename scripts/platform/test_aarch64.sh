@@ -72,6 +72,7 @@ elif [ ${#paths[@]} -eq 0 ]; then
     --ignore=tests/download_test.ts     # download/cache logic in TS, ~120 s of subprocesses
     --ignore=tests/bench_smoke_test.ts  # bench harness; deno check of bench/ is ~95 s here
     --ignore=tests/permissions_test.ts  # Deno permission checks made before any native call
+    --ignore=tests/permissions_diff_test.ts  # the same, against Deno.open: 12 subprocesses
     --ignore=tests/leak_test.ts         # fd/mapping counts over 3000-cycle loops, ~50 s here
   )
 fi
