@@ -38,9 +38,13 @@ pub const MAP_POPULATE: u32 = 8;
 pub const MAP_GROW: u32 = 16;
 /// `length` is given: map exactly that many bytes from `offset`.
 pub const MAP_LENGTH: u32 = 32;
+/// Allocate the file's blocks when it is sized (`fallocate`,
+/// `F_PREALLOCATE`, `FileAllocationInfo`), so that a full disk fails the
+/// open (or `mmap_resize_with`) instead of a later write through the view.
+pub const MAP_PREALLOCATE: u32 = 64;
 /// Every `MAP_*` flag; any other bit is refused.
 pub const MAP_ALL: u32 =
-    MAP_WRITE | MAP_CREATE | MAP_PRIVATE | MAP_POPULATE | MAP_GROW | MAP_LENGTH;
+    MAP_WRITE | MAP_CREATE | MAP_PRIVATE | MAP_POPULATE | MAP_GROW | MAP_LENGTH | MAP_PREALLOCATE;
 
 /// Flags for `mmap_shm_open`.
 pub const SHM_CREATE: u32 = 1;

@@ -27,14 +27,14 @@ use error::Status;
 
 pub use abi::{
     ABI_VERSION, ADVICE, FLUSH_ASYNC, FLUSH_DURABLE, FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH,
-    MAP_POPULATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
+    MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
 pub use copy::{mmap_read, mmap_write};
 #[cfg(not(feature = "no-open-write-with-size"))]
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
-pub use resize::mmap_resize;
+pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
 
 /// Interface version; see `ABI_VERSION`.
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn mmap_last_error(info: *mut i32, text: *mut u8, cap: u32
 fn constants_text() -> String {
     use error::*;
     let advice: Vec<&str> = ADVICE.iter().map(|(name, _)| *name).collect();
-    let numbers: [(&str, u64); 13] = [
+    let numbers: [(&str, u64); 14] = [
         ("ABI_VERSION", ABI_VERSION.into()),
         ("MAX_INDEX", MAX_INDEX),
         ("MAP_WRITE", MAP_WRITE.into()),
@@ -94,6 +94,7 @@ fn constants_text() -> String {
         ("MAP_POPULATE", MAP_POPULATE.into()),
         ("MAP_GROW", MAP_GROW.into()),
         ("MAP_LENGTH", MAP_LENGTH.into()),
+        ("MAP_PREALLOCATE", MAP_PREALLOCATE.into()),
         ("SHM_CREATE", SHM_CREATE.into()),
         ("SHM_EXCLUSIVE", SHM_EXCLUSIVE.into()),
         ("FLUSH_SYNC", FLUSH_SYNC.into()),
@@ -156,7 +157,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 36] = [
+    const NAMES: [&str; 37] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -165,6 +166,7 @@ mod tests {
         "MAP_POPULATE",
         "MAP_GROW",
         "MAP_LENGTH",
+        "MAP_PREALLOCATE",
         "SHM_CREATE",
         "SHM_EXCLUSIVE",
         "FLUSH_SYNC",
