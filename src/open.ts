@@ -137,11 +137,14 @@ function request(path: unknown, options: unknown, call: string): Request {
       }: option "private" (copy-on-write) cannot be combined with "write", "create" or "size"`,
     );
   }
-  if (!write && (create || sized || preallocate)) {
+  if (!write && (create || sized)) {
     throw new TypeError(
-      `${
-        where(call, name)
-      }: options "create", "size" and "preallocate" need "write: true"`,
+      `${where(call, name)}: options "create" and "size" need "write: true"`,
+    );
+  }
+  if (preallocate && (!write || copyOnWrite)) {
+    throw new TypeError(
+      `${where(call, name)}: option "preallocate" needs "write: true"`,
     );
   }
   requirePermission("read", absolute, call, name);
