@@ -375,7 +375,13 @@ pub fn sync(file: &File, access: Access) -> Result<()> {
 /// FILE_FLAG_BACKUP_SEMANTICS); that is reported as Unix reports it
 /// (EISDIR), so callers see one error for one mistake.
 pub fn open_error(path: &str, err: io::Error) -> Failure {
-    open_error_of(path, err)
+    if err.kind() == io::ErrorKind::PermissionDenied
+        && std::fs::metadata(path).map_or(false, |meta| meta.is_dir())
+    {
+        Failure::is_a_directory("open")
+    } else {
+        Failure::os("open", err)
+    }
 }
 
 /// Nothing to add: CreateFileW never waits for the other end of a pipe (it
@@ -433,16 +439,6 @@ pub fn preallocate(file: &File, len: u64) -> Result<()> {
     }
     file.set_len(len)
         .map_err(|err| Failure::os("SetFileInformationByHandle", err))
-}
-
-fn open_error_of(path: &str, err: io::Error) -> Failure {
-    if err.kind() == io::ErrorKind::PermissionDenied
-        && std::fs::metadata(path).map_or(false, |meta| meta.is_dir())
-    {
-        Failure::is_a_directory("open")
-    } else {
-        Failure::os("open", err)
-    }
 }
 
 /// Nothing to guard: Windows refuses to truncate a file while a view of it is

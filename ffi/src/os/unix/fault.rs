@@ -7,12 +7,20 @@
 //! a handler that is chained to whatever handler was there before:
 //!
 //! - A fault at an address inside one of our mappings (found lock-free in the
-//!   registry's atomic slots) marks the mapping's tail lost from the faulting
-//!   page on, maps anonymous zero pages over that tail (`MAP_FIXED`, with the
-//!   protection every mapping has) and returns: the instruction restarts and
-//!   reads zeros, or writes into memory that never reaches the file.
-//! - The loss is sticky: `registry::Entry::intact` tells the native reads and
-//!   writes that touched the lost tail to return `Status::Truncated`.
+//!   registry's atomic slots) is first told apart by the file's size
+//!   (`fstat` on the mapping's descriptor, async-signal-safe):
+//!   - the file no longer covers the page (size <= its offset): truncation.
+//!     The handler marks the mapping's tail lost from the faulting page on,
+//!     maps anonymous zero pages over that tail (`MAP_FIXED`, with the
+//!     protection every mapping has) and returns: the instruction restarts
+//!     and reads zeros, or writes into memory that never reaches the file;
+//!   - the file still covers it: the filesystem could not allocate (or read)
+//!     the page (ENOSPC, EDQUOT, EIO). Only that page is replaced, so nothing
+//!     that had space is lost, and the mapping is marked out of space.
+//! - Both are sticky: `registry::Entry::intact` tells the native reads and
+//!   writes that touched the lost tail to return `Status::Truncated`, and
+//!   every call on a mapping marked out of space (and its close) to fail
+//!   with `Failure::out_of_space`.
 //! - Anything else (another address, a signal sent with `kill`) goes to the
 //!   previous handler unchanged, or to the default action if there was none.
 //!
@@ -34,7 +42,9 @@
 //! end of file inside its last page read as zeros without any fault (the
 //! kernel zero-fills that page), so they cannot be told apart. A page that
 //! cannot be read because of an I/O error raises the same SIGBUS and is
-//! handled the same way. While `resize` has exclusive use of a mapping it is
+//! reported as out of space (the signal does not carry the cause). A file
+//! truncated and grown back before the handler looks counts as out of space.
+//! Named shared memory keeps no descriptor, so its faults are truncations. While `resize` has exclusive use of a mapping it is
 //! hidden from the handler (only a raw `ptr` used on another thread could
 //! fault then).
 
