@@ -11,7 +11,7 @@ import {
   scenario as runner,
 } from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
-import { fill, NO_FULL_DISK, withSmallDisk } from "./_full_disk.ts";
+import { NO_FULL_DISK, withSmallDisk } from "./_full_disk.ts";
 
 const unix = Deno.build.os !== "windows";
 const FLAGS = [...FULL_FLAGS, "--allow-run", "--allow-env"];

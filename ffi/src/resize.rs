@@ -66,7 +66,14 @@ fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)>
         (0, _) => {
             set_file_len(new_len)?;
             // SAFETY: new_len is non-zero here.
-            unsafe { os::map(file, 0, new_len, kept.access)? }
+            match unsafe { os::map(file, 0, new_len, kept.access) } {
+                Ok(base) => base,
+                Err(failure) => {
+                    // A refused resize leaves the file as it was: empty.
+                    let _ = set_file_len(0);
+                    return Err(failure);
+                }
+            }
         }
         (_, 0) => {
             // SAFETY: the mapping is ours and no call is inside it.
