@@ -285,7 +285,7 @@ Deno.removeSync(dir, { recursive: true });
 console.log(JSON.stringify(r));
 `,
       [...FULL_FLAGS, "--allow-run", "--allow-env", "--allow-net"],
-      { wrap: ["timeout", "30"] },
+      { wrap: ["timeout", "90"] },
     );
     assert.equal(out.code, 0, `code ${out.code}\n${out.stdout}\n${out.stderr}`);
     const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
