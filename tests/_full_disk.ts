@@ -39,9 +39,16 @@ function mount(dir: string): string | undefined {
   }
 }
 
+/**
+ * Unmounts `dir`; lazily (`-l`), so that a mapping a failed test left open
+ * cannot keep the filesystem mounted after the test.
+ */
 function umount(dir: string): void {
-  new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" })
-    .outputSync();
+  new Deno.Command("umount", {
+    args: ["-l", dir],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
 }
 
 /**
