@@ -34,6 +34,7 @@ export {
   type FlushMode,
   type MappingKind,
   type MmapHandle,
+  type PreallocateOptions,
 } from "./src/types.ts";
 export {
   open,

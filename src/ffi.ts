@@ -26,6 +26,7 @@ export const MapFlag = {
   populate: 8,
   grow: 16,
   length: 32,
+  preallocate: 64,
 } as const;
 
 /** Flags for `mmap_shm_open`. */
@@ -204,6 +205,20 @@ export const symbols = {
       "buffer", // out: *mut u64, [address, length]
     ],
     result: "i32",
+  },
+  /**
+   * `mmap_resize` with flags (`MapFlag.preallocate`). Absent from libraries
+   * that predate it; `resize` without options does not need it.
+   */
+  mmap_resize_with: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // new_len: f64
+      "u32", // flags: u32 (MapFlag.preallocate)
+      "buffer", // out: *mut u64, [address, length]
+    ],
+    result: "i32",
+    optional: true,
   },
   mmap_close: {
     parameters: [

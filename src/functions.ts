@@ -8,7 +8,12 @@
 
 import { promised } from "./_async.ts";
 import { toHandle } from "./mmap.ts";
-import type { Advice, FlushMode, MmapHandle } from "./types.ts";
+import type {
+  Advice,
+  FlushMode,
+  MmapHandle,
+  PreallocateOptions,
+} from "./types.ts";
 
 /**
  * Copies from the mapping at `offset` into `dst`, filling it (one native
@@ -454,6 +459,7 @@ export function unlock(
  *
  * @param h The mapping.
  * @param length The new length in bytes.
+ * @param options `preallocate`: allocate the file's new blocks first.
  * @throws {TypeError} When the mapping cannot be resized.
  *
  * @example Grow a file through its mapping
@@ -468,8 +474,12 @@ export function unlock(
  * assert.equal((await Deno.stat(path)).size, 8192);
  * ```
  */
-export function resize(h: MmapHandle, length: number | bigint): Promise<void> {
-  return promised(() => toHandle(h, "resize").resize(length));
+export function resize(
+  h: MmapHandle,
+  length: number | bigint,
+  options?: PreallocateOptions,
+): Promise<void> {
+  return promised(() => toHandle(h, "resize").resize(length, options));
 }
 
 /**
@@ -477,6 +487,7 @@ export function resize(h: MmapHandle, length: number | bigint): Promise<void> {
  *
  * @param h The mapping.
  * @param length The new length in bytes.
+ * @param options `preallocate`: allocate the file's new blocks first.
  * @throws {TypeError} When the mapping cannot be resized.
  *
  * @example Shrink anonymous memory
@@ -491,6 +502,10 @@ export function resize(h: MmapHandle, length: number | bigint): Promise<void> {
  * assert.equal(m.view()[10], 1);
  * ```
  */
-export function resizeSync(h: MmapHandle, length: number | bigint): void {
-  toHandle(h, "resize").resizeSync(length);
+export function resizeSync(
+  h: MmapHandle,
+  length: number | bigint,
+  options?: PreallocateOptions,
+): void {
+  toHandle(h, "resize").resizeSync(length, options);
 }

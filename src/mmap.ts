@@ -12,8 +12,10 @@ import {
   describe,
   toAdvice,
   toBytes,
+  toFlag,
   toFlushMode,
   toIndex,
+  toOptions,
   toRange,
   where,
 } from "./_args.ts";
@@ -21,9 +23,15 @@ import { promised } from "./_async.ts";
 import { copyOnThread, onThread } from "./_thread.ts";
 import { Views } from "./_views.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
-import type { Symbols } from "./ffi.ts";
+import { MapFlag, type Symbols } from "./ffi.ts";
 import type { MappingInfo } from "./stats.ts";
-import type { Advice, FlushMode, MappingKind, MmapHandle } from "./types.ts";
+import type {
+  Advice,
+  FlushMode,
+  MappingKind,
+  MmapHandle,
+  PreallocateOptions,
+} from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
 
 // This thread's live handles, by native id, for stats(). Plain records, so
@@ -462,15 +470,36 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * mapping may move, so views handed out before become empty (take new
    * ones).
    *
+   * A window that covers the whole file (offset 0, length = the file's
+   * size) resizes like a mapping of the whole file.
+   *
    * @param length The new length in bytes.
+   * @param options `preallocate`: allocate the file's new blocks first, so
+   * that a full disk fails this call (and changes nothing) instead of a
+   * later write through the mapping.
    * @throws {TypeError} For read-only, copy-on-write, shared-memory and
    * window mappings, which cannot be resized.
    * @throws {RangeError} When `length` is not a whole number from 0 to
    * 2^53 - 1.
+   * @throws {MmapError} With `code` ENOSPC when `preallocate` finds the
+   * disk full, or when a page of the mapping was already lost for want of
+   * space.
    */
-  resizeSync(length: number | bigint): void {
+  resizeSync(length: number | bigint, options?: PreallocateOptions): void {
     if (this.#closed) throw closedError("resize", this.#name);
     const count = toIndex(length, "length", "resize", this.#name);
+    const o = toOptions<PreallocateOptions>(options, "resize", this.#name);
+    const flags = toFlag(o.preallocate, "preallocate", "resize")
+      ? MapFlag.preallocate
+      : 0;
+    const resizeWith = this.#symbols.mmap_resize_with;
+    if (flags !== 0 && resizeWith === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("resize", this.#name)
+        }: the native library predates "preallocate"; update it`,
+      );
+    }
     if (this.#views.escaped()) {
       // The mapping may move: a transferred buffer would be left dangling.
       throw new Deno.errors.Busy(
@@ -481,7 +510,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     }
     this.#views.detach();
     const out = new BigUint64Array(2);
-    const status = this.#symbols.mmap_resize(this.#id, count, out);
+    const status = flags === 0
+      ? this.#symbols.mmap_resize(this.#id, count, out)
+      : resizeWith!(this.#id, count, flags, out);
     this.#ptr = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
     this.#len = Number(out[1]);
     live.set(this.#id, this.#info());
@@ -492,10 +523,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * Like {@linkcode Mmap.resizeSync}, as a promise.
    *
    * @param length The new length in bytes.
+   * @param options `preallocate`: allocate the file's new blocks first.
    * @returns A promise that settles when the mapping has its new length.
    */
-  resize(length: number | bigint): Promise<void> {
-    return promised(() => this.resizeSync(length));
+  resize(
+    length: number | bigint,
+    options?: PreallocateOptions,
+  ): Promise<void> {
+    return promised(() => this.resizeSync(length, options));
   }
 
   /**

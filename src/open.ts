@@ -13,6 +13,7 @@ import { toFlag, toIndex, toOptions, toPath, where } from "./_args.ts";
 import { requireAccess } from "./_permissions.ts";
 import { library, librarySync, MapFlag, type Symbols } from "./ffi.ts";
 import { adopt, type Mmap } from "./mmap.ts";
+import type { PreallocateOptions } from "./types.ts";
 
 /** Options for {@linkcode open} and {@linkcode openSync}. */
 export interface OpenOptions {
@@ -46,6 +47,16 @@ export interface OpenOptions {
    * The range must lie within the file (after growing it to `size`).
    */
   length?: number | bigint;
+  /**
+   * Allocate the file's blocks on disk now (see
+   * {@linkcode PreallocateOptions.preallocate}), up to its length after
+   * `size`: a full disk then fails this call with an out-of-space
+   * `MmapError` (code ENOSPC) and leaves the file as it was, instead of
+   * failing a later write through the mapping. Needs `write`.
+   *
+   * @default {false}
+   */
+  preallocate?: boolean;
   /**
    * Copy-on-write: the mapping can be written, but writes stay in this
    * process and never reach the file. Needs only read permission. Cannot be
@@ -103,6 +114,8 @@ function request(path: unknown, options: unknown, call: string): Request {
   if (create) flags |= MapFlag.create;
   if (copyOnWrite) flags |= MapFlag.private;
   if (toFlag(o.populate, "populate", call)) flags |= MapFlag.populate;
+  const preallocate = toFlag(o.preallocate, "preallocate", call);
+  if (preallocate) flags |= MapFlag.preallocate;
   const sized = sizeOption !== undefined;
   let size = 0;
   if (sized) {
@@ -129,19 +142,36 @@ function request(path: unknown, options: unknown, call: string): Request {
       `${where(call, name)}: options "create" and "size" need "write: true"`,
     );
   }
+  if (preallocate && (!write || copyOnWrite)) {
+    throw new TypeError(
+      `${where(call, name)}: option "preallocate" needs "write: true"`,
+    );
+  }
   requireAccess(absolute, write, call, name);
   const seed = call === "open"
     ? (options === undefined ? "open" : undefined)
+    : preallocate
+    ? undefined
     : call as SeedCall;
   return { call, name, path: absolute, flags, size, offset, length, seed };
 }
 
 /** The request of `openWriteWithSize`: its size is checked first. */
-function sizedRequest(path: unknown, size: unknown): Request {
+function sizedRequest(
+  path: unknown,
+  size: unknown,
+  options: unknown,
+): Request {
   const call = "openWriteWithSize";
   const [name] = toPath(path, call);
   const bytes = toIndex(size, "size", call, name);
-  return request(path, { write: true, create: true, size: bytes }, call);
+  const o = toOptions<PreallocateOptions>(options, call, name);
+  const preallocate = toFlag(o.preallocate, "preallocate", call);
+  return request(
+    path,
+    { write: true, create: true, size: bytes, preallocate },
+    call,
+  );
 }
 
 const encoder = new TextEncoder();
@@ -319,12 +349,18 @@ export function openWriteSync(path: string | URL): Mmap {
  * creates it when missing and grows it when shorter, never shrinking it
  * (native `mmap_open_write_with_size`, which sizes the file with `ftruncate`
  * or `SetFilePointerEx` + `SetEndOfFile`; with an older library that lacks
- * it, the file is sized from TypeScript first).
+ * it, the file is sized from TypeScript first). With
+ * `{ preallocate: true }` the file's blocks are allocated too, so that a full
+ * disk fails here rather than inside the mapping.
  *
  * @param path The file, as a path or a `file:` URL.
  * @param size The least length the file must have.
+ * @param options `preallocate`: allocate the blocks now.
  * @returns The mapping, as long as the file.
  * @throws {RangeError} When `size` is negative, fractional or too large.
+ * @throws {MmapError} With `code` ENOSPC (28; 112 on Windows) when
+ * `preallocate` finds the disk full; a file this call created is removed,
+ * an existing one keeps its length.
  *
  * @example Create a file of a given size
  * ```ts
@@ -341,8 +377,9 @@ export function openWriteSync(path: string | URL): Mmap {
 export async function openWriteWithSize(
   path: string | URL,
   size: number | bigint,
+  options?: PreallocateOptions,
 ): Promise<Mmap> {
-  const req = sizedRequest(path, size);
+  const req = sizedRequest(path, size, options);
   return map(await library(), req);
 }
 
@@ -351,6 +388,7 @@ export async function openWriteWithSize(
  *
  * @param path The file, as a path or a `file:` URL.
  * @param size The least length the file must have.
+ * @param options `preallocate`: allocate the blocks now.
  * @returns The mapping, as long as the file.
  *
  * @example Create a sized file without a promise
@@ -366,7 +404,8 @@ export async function openWriteWithSize(
 export function openWriteWithSizeSync(
   path: string | URL,
   size: number | bigint,
+  options?: PreallocateOptions,
 ): Mmap {
-  const req = sizedRequest(path, size);
+  const req = sizedRequest(path, size, options);
   return map(librarySync(), req);
 }

@@ -20,6 +20,25 @@ export interface MmapHandle {
 }
 
 /**
+ * Options of {@linkcode openWriteWithSize} and {@linkcode Mmap.resize}.
+ */
+export interface PreallocateOptions {
+  /**
+   * Allocate the file's blocks on disk when it is sized (`posix_fallocate`
+   * on Linux, `fcntl(F_PREALLOCATE)` on macOS, `FileAllocationInfo` on
+   * Windows), so that a full disk fails right here, with an
+   * {@linkcode MmapError} whose `code` is the OS's out-of-space code
+   * (ENOSPC, 28; `ERROR_DISK_FULL`, 112, on Windows), and leaves the file as
+   * it was. Without it a file grows sparse, and a full disk shows up only
+   * when a page is first written through the mapping (see README, "Out of
+   * space").
+   *
+   * @default {false}
+   */
+  preallocate?: boolean;
+}
+
+/**
  * What a mapping shows: a file (or part of one), anonymous memory, or named
  * shared memory.
  */

@@ -11,6 +11,7 @@ import {
   scenario as runner,
 } from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
+import { NO_FULL_DISK, withSmallDisk } from "./_full_disk.ts";
 
 const unix = Deno.build.os !== "windows";
 const FLAGS = [...FULL_FLAGS, "--allow-run", "--allow-env"];
@@ -419,5 +420,117 @@ m.close();
     } finally {
       await Deno.remove(`/dev/shm/${name}`).catch(() => {});
     }
+  },
+});
+
+/**
+ * Scenario prelude for a full disk: on the 1 MiB tmpfs at `small`, a 4 MiB
+ * sparse file whose pages 600..609 hold the byte 5 (they have space), then
+ * the filesystem is filled, so every other page is a hole that cannot be
+ * allocated. `code(f)` is the error's name and `code`.
+ */
+function fullDisk(small: string): string {
+  return `
+const small = ${JSON.stringify(small)};
+const sparse = small + "/sparse.bin";
+{
+  const f = Deno.openSync(sparse, { write: true, create: true });
+  f.truncateSync(4 << 20);
+  f.seekSync(600 * PAGE, Deno.SeekMode.Start);
+  f.writeSync(new Uint8Array(10 * PAGE).fill(5));
+  f.close();
+}
+try {
+  Deno.writeFileSync(small + "/filler", new Uint8Array(4 << 20));
+} catch { /* full */ }
+function code(f: () => unknown): string {
+  try {
+    f();
+    return "ok";
+  } catch (e) {
+    return (e as Error).name + ":" + (e as { code?: number }).code +
+      (/truncat/i.test((e as Error).message) ? ":says truncated" : "");
+  }
+}
+`;
+}
+
+Deno.test({
+  name:
+    "out of space under a view: only the page without room is lost; ENOSPC from the next call, flush and close, which still releases",
+  ignore: !unix || NO_FULL_DISK !== undefined,
+  async fn() {
+    await withSmallDisk(async (small) => {
+      const r = lastJson(
+        await scenario(`
+${fullDisk(small)}
+const m = mmap.openSync(sparse, { write: true });
+const view = m.view();
+view[0] = 1; // a hole: no room for it
+view[600 * PAGE] = 7; // a page with room, after the lost one
+view[605 * PAGE + 1] = 8;
+const r = {
+  read: code(() => m.readSync(new Uint8Array(1), 601 * PAGE)),
+  write: code(() => m.writeSync(new Uint8Array(1), 602 * PAGE)),
+  flush: code(() => m.flushSync()),
+  asyncFlush: await m.flush().then(() => "ok", (e) => e.name + ":" + e.code),
+  resize: code(() => m.resizeSync(PAGE)),
+  close: code(() => m.close()),
+  closed: m.closed,
+  live: mmap.stats().count,
+  again: code(() => m.close()),
+};
+const data = Deno.readFileSync(sparse);
+r.file = [data[0], data[600 * PAGE], data[600 * PAGE + 1], data[605 * PAGE + 1], data.length];
+report(r);
+`),
+      );
+      const enospc = "MmapError:28";
+      assert.deepEqual(r, {
+        read: enospc,
+        write: enospc,
+        flush: enospc,
+        asyncFlush: enospc,
+        resize: enospc,
+        close: enospc,
+        closed: true,
+        live: 0,
+        again: "ok",
+        // The lost page reads as the hole it is; the pages with room kept
+        // what was written through the view.
+        file: [0, 7, 5, 8, 4 << 20],
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "out of space in a native write: pages with room get the bytes, the call fails with ENOSPC, not truncation",
+  ignore: !unix || NO_FULL_DISK !== undefined,
+  async fn() {
+    await withSmallDisk(async (small) => {
+      const r = lastJson(
+        await scenario(`
+${fullDisk(small)}
+const m = mmap.openSync(sparse, { write: true });
+const r = {
+  write: code(() => m.writeSync(new Uint8Array(3 * PAGE).fill(9), 599 * PAGE)),
+  next: code(() => m.readSync(new Uint8Array(1), 0)),
+  view: m.view()[600 * PAGE],
+};
+try { m.close(); } catch { /* reported above */ }
+const data = Deno.readFileSync(sparse);
+r.file = [data[599 * PAGE], data[600 * PAGE], data[602 * PAGE - 1], data[602 * PAGE]];
+report(r);
+`),
+      );
+      assert.deepEqual(r, {
+        write: "MmapError:28",
+        next: "MmapError:28",
+        view: 9,
+        file: [0, 9, 9, 5],
+      });
+    });
   },
 });

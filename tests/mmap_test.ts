@@ -10,6 +10,7 @@ import {
   flushSync,
   lock,
   Mmap,
+  MmapError,
   open,
   openAnonymous,
   openAnonymousSync,
@@ -31,6 +32,7 @@ import {
   writeSync,
 } from "../mod.ts";
 import { pattern, withTempDir } from "./_helpers.ts";
+import { fill, NO_FULL_DISK, withSmallDisk } from "./_full_disk.ts";
 import { FULL_FLAGS, MOD_URL, runDeno } from "./_subprocess.ts";
 
 const PAGE = 4096;
@@ -352,4 +354,82 @@ Deno.test("resize() keeps data and detaches old views", async () => {
       assert.equal(r.len, options.offset === 1 ? 9 : 10);
     }
   });
+});
+
+Deno.test({
+  name:
+    "resize({ preallocate }) on a full disk fails with ENOSPC and changes nothing",
+  ignore: NO_FULL_DISK !== undefined,
+  async fn() {
+    await withSmallDisk((dir) => {
+      const path = `${dir}/grow.bin`;
+      Deno.writeFileSync(path, pattern(10));
+      fill(dir);
+      const m = openSync(path, { write: true });
+      let error: unknown;
+      try {
+        m.resizeSync(4 << 20, { preallocate: true });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof MmapError, String(error));
+      assert.equal(error.code, 28);
+      assert.equal(m.len, 10);
+      assert.equal(Deno.statSync(path).size, 10);
+      assert.deepEqual(m.view(), pattern(10));
+      m.close();
+      // With room, it grows and allocates.
+      Deno.removeSync(`${dir}/filler`);
+      const g = openSync(path, { write: true });
+      g.resizeSync(64 << 10, { preallocate: true });
+      assert.equal(g.len, 64 << 10);
+      assert.ok((Deno.statSync(path).blocks ?? 0) * 512 >= 64 << 10);
+      g.close();
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "residency() of a 64 GiB sparse mapping under a tight address-space limit counts without allocating per page",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Before, mincore's vector took a byte per page (16 MiB here, 1 GiB for
+    // 4 TiB): under the limit, the allocation failed and aborted the process.
+    const out = await runDeno(
+      `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+const libc = Deno.dlopen("libc.so.6", {
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+});
+const RLIMIT_AS = 9;
+const dir = Deno.makeTempDirSync();
+let m: mmap.Mmap;
+try {
+  m = mmap.openSync(dir + "/big.bin", { write: true, create: true, size: 64 * 2 ** 30 });
+} catch (e) {
+  // qemu-user gives its guest less address space than 64 GiB.
+  Deno.removeSync(dir, { recursive: true });
+  console.log(JSON.stringify({ skipped: (e as Error).message }));
+  Deno.exit(0);
+}
+m.view(5 * 4096, 1)[0] = 1;
+const vm = Number(/VmSize:\\s+(\\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1]) * 1024;
+const limit = BigInt(vm + (4 << 20));
+libc.symbols.setrlimit(RLIMIT_AS, new Uint8Array(new BigUint64Array([limit, limit]).buffer));
+const resident = m.residency();
+m.close();
+Deno.removeSync(dir, { recursive: true });
+console.log(JSON.stringify({ resident }));
+`,
+      ["--allow-all", "--unstable-ffi"],
+    );
+    assert.equal(out.code, 0, `code ${out.code}\n${out.stdout}\n${out.stderr}`);
+    const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+    if (r.skipped !== undefined) {
+      console.warn(`skipped: cannot map 64 GiB here: ${r.skipped}`);
+      return;
+    }
+    assert.ok(r.resident >= 4096 && r.resident < 2 ** 30, String(r.resident));
+  },
 });

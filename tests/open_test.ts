@@ -20,7 +20,8 @@ import {
   write,
 } from "../mod.ts";
 import { pattern, withTempDir } from "./_helpers.ts";
-import { MOD_URL, runDeno } from "./_subprocess.ts";
+import { fill, NO_FULL_DISK, withSmallDisk } from "./_full_disk.ts";
+import { FULL_FLAGS, MOD_URL, runDeno } from "./_subprocess.ts";
 
 const PAGE = 4096;
 
@@ -234,5 +235,221 @@ Deno.test("open() with populate: true prefaults the mapping", async () => {
     assert.equal(residency(m), 16 * PAGE);
     using w = openSync(path, { write: true, populate: true });
     assert.equal(w.residency(), 16 * PAGE);
+  });
+});
+
+/** The error's class name and, for an MmapError, its code. */
+function failure(f: () => unknown): string {
+  try {
+    f();
+    return "ok";
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    return (e as Error).name + (code === undefined ? "" : `:${code}`);
+  }
+}
+
+Deno.test({
+  name:
+    "open() refuses a FIFO, a socket and a character device with NotSupported, without blocking",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    // In a child with a time limit: before the rule, opening a FIFO with no
+    // writer blocked the event loop forever.
+    const out = await runDeno(
+      `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+const dir = Deno.makeTempDirSync();
+const fifo = dir + "/fifo";
+const made = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+if (!made.success) throw new Error("mkfifo failed");
+const socket = dir + "/socket";
+const listener = Deno.listen({ transport: "unix", path: socket });
+function attempt(f: () => unknown): string {
+  try {
+    f();
+    return "ok";
+  } catch (e) {
+    return (e as Error).name + ": " + (e as Error).message;
+  }
+}
+const r = {
+  fifo: attempt(() => mmap.openSync(fifo)),
+  fifoWrite: attempt(() => mmap.openSync(fifo, { write: true })),
+  fifoAsync: await mmap.open(fifo).then(() => "ok", (e) => e.name),
+  socket: attempt(() => mmap.openSync(socket)),
+  device: attempt(() => mmap.openSync("/dev/null")),
+};
+listener.close();
+Deno.removeSync(dir, { recursive: true });
+console.log(JSON.stringify(r));
+`,
+      [...FULL_FLAGS, "--allow-run", "--allow-env", "--allow-net"],
+      { wrap: ["timeout", "90"] },
+    );
+    assert.equal(out.code, 0, `code ${out.code}\n${out.stdout}\n${out.stderr}`);
+    const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+    assert.match(r.fifo, /^NotSupported: .*only regular files .*FIFO/);
+    assert.match(r.fifoWrite, /^NotSupported: .*FIFO/);
+    assert.equal(r.fifoAsync, "NotSupported");
+    assert.match(r.socket, /^NotSupported: .*socket/);
+    assert.match(r.device, /^NotSupported: .*character device/);
+  },
+});
+
+Deno.test({
+  name:
+    "a map that fails after growing the file gives the file its old length back",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // Under an address-space limit, mapping 512 GiB fails (ENOMEM) after the
+    // file was grown to that size: it must be 10 bytes again.
+    const out = await runDeno(
+      `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+const libc = Deno.dlopen("libc.so.6", {
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+});
+const RLIMIT_AS = 9;
+const vm = Number(/VmSize:\\s+(\\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1]) * 1024;
+const dir = Deno.makeTempDirSync();
+const path = dir + "/ten.bin";
+Deno.writeFileSync(path, new Uint8Array(10).fill(3));
+mmap.openAnonymousSync(4096).close(); // load the library before the limit
+const limit = BigInt(vm + 64 * 2 ** 30);
+libc.symbols.setrlimit(RLIMIT_AS, new Uint8Array(new BigUint64Array([limit, limit]).buffer));
+// qemu-user ignores RLIMIT_AS: see whether a mapping past it still works.
+const probe = dir + "/probe.bin";
+const sparse = Deno.openSync(probe, { write: true, create: true });
+sparse.truncateSync(256 * 2 ** 30);
+sparse.close();
+let limited = false;
+try {
+  mmap.openSync(probe).close();
+} catch {
+  limited = true;
+}
+let error = "ok";
+if (limited) {
+  try {
+    mmap.openSync(path, { write: true, size: 512 * 2 ** 30 });
+  } catch (e) {
+    error = (e as Error).name;
+  }
+}
+const size = Deno.statSync(path).size;
+const bytes = Array.from(Deno.readFileSync(path));
+Deno.removeSync(dir, { recursive: true });
+console.log(JSON.stringify({ limited, error, size, bytes }));
+`,
+      ["--allow-all", "--unstable-ffi"],
+    );
+    assert.equal(out.code, 0, `code ${out.code}\n${out.stdout}\n${out.stderr}`);
+    const r = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+    if (!r.limited) {
+      console.warn("skipped: the address-space limit has no effect here");
+      return;
+    }
+    assert.deepEqual(r, {
+      limited: true,
+      error: "MmapError",
+      size: 10,
+      bytes: new Array(10).fill(3),
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "preallocate: a full disk fails the open with ENOSPC and leaves the file as it was",
+  ignore: NO_FULL_DISK !== undefined,
+  async fn() {
+    await withSmallDisk((dir) => {
+      Deno.writeFileSync(`${dir}/ten.bin`, new Uint8Array(10).fill(1));
+      fill(dir);
+      const created = `${dir}/new.bin`;
+      assert.equal(
+        failure(() =>
+          openWriteWithSizeSync(created, 4 << 20, { preallocate: true })
+        ),
+        "MmapError:28",
+      );
+      assert.throws(() => Deno.statSync(created), Deno.errors.NotFound);
+      assert.equal(
+        failure(() =>
+          openSync(`${dir}/ten.bin`, {
+            write: true,
+            size: 4 << 20,
+            preallocate: true,
+          })
+        ),
+        "MmapError:28",
+      );
+      assert.deepEqual(
+        Array.from(Deno.readFileSync(`${dir}/ten.bin`)),
+        new Array(10).fill(1),
+      );
+      // Without it the open succeeds: the file grows sparse.
+      const sparse = openSync(`${dir}/ten.bin`, { write: true, size: 4 << 20 });
+      sparse.close();
+    });
+  },
+});
+
+Deno.test({
+  name: "preallocate: the blocks are allocated at open; it needs write",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir(async (dir) => {
+      const size = 1 << 20;
+      const sparse = openWriteWithSizeSync(`${dir}/sparse.bin`, size);
+      sparse.close();
+      const dense = await openWriteWithSize(`${dir}/dense.bin`, size, {
+        preallocate: true,
+      });
+      assert.equal(dense.len, size);
+      dense.close();
+      const blocks = (name: string) =>
+        (Deno.statSync(`${dir}/${name}`).blocks ?? 0) * 512;
+      assert.equal(blocks("sparse.bin"), 0);
+      assert.ok(blocks("dense.bin") >= size, `${blocks("dense.bin")} bytes`);
+      const m = openSync(`${dir}/sparse.bin`, {
+        write: true,
+        preallocate: true,
+      });
+      m.close();
+      assert.ok(blocks("sparse.bin") >= size, "holes are filled");
+      assert.throws(
+        () => openSync(`${dir}/sparse.bin`, { preallocate: true }),
+        TypeError,
+      );
+      assert.throws(
+        () =>
+          openWriteWithSizeSync(`${dir}/x.bin`, 1, {
+            preallocate: 1 as unknown as boolean,
+          }),
+        TypeError,
+      );
+    });
+  },
+});
+
+Deno.test("a { length } window over the whole file resizes like a whole-file mapping", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/w.bin`;
+    Deno.writeFileSync(path, pattern(5000));
+    const m = openSync(path, { write: true, offset: 0, length: 5000 });
+    m.resizeSync(3 * PAGE);
+    assert.equal(m.len, 3 * PAGE);
+    m.view()[3 * PAGE - 1] = 9;
+    m.close();
+    const data = Deno.readFileSync(path);
+    assert.equal(data.length, 3 * PAGE);
+    assert.deepEqual(data.subarray(0, 5000), pattern(5000));
+    assert.equal(data[3 * PAGE - 1], 9);
+    // A window shorter than the file still refuses.
+    const part = openSync(path, { write: true, length: PAGE });
+    assert.throws(() => part.resizeSync(2 * PAGE), TypeError);
+    part.close();
   });
 });

@@ -50,6 +50,10 @@ shared_u32! {
         MAP_GROW = 16,
         /// `length` is given: map exactly that many bytes from `offset`.
         MAP_LENGTH = 32,
+        /// Allocate the file's blocks when it is sized (`fallocate`,
+        /// `F_PREALLOCATE`, `FileAllocationInfo`), so that a full disk fails the
+        /// open (or `mmap_resize_with`) instead of a later write through the view.
+        MAP_PREALLOCATE = 64,
     }
 }
 

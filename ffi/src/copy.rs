@@ -15,7 +15,9 @@ use crate::registry::{self, FLAG_WRITABLE};
 /// Copies `len` bytes at `offset` of mapping `id` into `dst`. All or nothing:
 /// a range past the end copies nothing and returns `OutOfRange`. A range that
 /// reaches pages lost to a truncation of the file returns `Truncated` (what
-/// `dst` then holds is unspecified).
+/// `dst` then holds is unspecified); any copy on a mapping that lost a page
+/// for want of space fails with the out-of-space error
+/// (`Failure::out_of_space`).
 ///
 /// # Safety
 /// `dst` must point to `len` writable bytes (it may be null when `len` is 0).
@@ -38,7 +40,7 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
             ));
         }
         if !entry.intact(offset, len) {
-            return Err(Failure::truncated(CALL));
+            return Err(entry.fault(CALL));
         }
         // SAFETY: the range was checked against the live mapping, which cannot
         // be unmapped while `entry` exists; `dst` is valid per the contract.
@@ -48,7 +50,7 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
         std::ptr::copy((entry.base() + offset) as *const u8, dst, len);
         // Checked again after the copy: the copy itself may have faulted.
         if !entry.intact(offset, len) {
-            return Err(Failure::truncated(CALL));
+            return Err(entry.fault(CALL));
         }
         Ok(())
     })())
@@ -56,7 +58,9 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
 
 /// Copies `len` bytes from `src` into mapping `id` at `offset`. All or
 /// nothing, as for `mmap_read`; `Truncated` when the range reaches pages lost
-/// to a truncation of the file (those bytes never reach it).
+/// to a truncation of the file (those bytes never reach it). A page the file
+/// covers but the filesystem cannot allocate (full) loses only that page's
+/// bytes; the rest are written, and the call fails out of space.
 ///
 /// # Safety
 /// `src` must point to `len` readable bytes (it may be null when `len` is 0).
@@ -86,12 +90,12 @@ pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f
             ));
         }
         if !entry.intact(offset, len) {
-            return Err(Failure::truncated(CALL));
+            return Err(entry.fault(CALL));
         }
         // SAFETY: as in `mmap_read`; the mapping is writable.
         std::ptr::copy(src, (entry.base() + offset) as *mut u8, len);
         if !entry.intact(offset, len) {
-            return Err(Failure::truncated(CALL));
+            return Err(entry.fault(CALL));
         }
         Ok(())
     })())

@@ -113,6 +113,44 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// A file of a kind that cannot be mapped (`what`: "a FIFO (named pipe)",
+    /// "a socket", …), refused before any blocking open or read:
+    /// `NotSupported` in TypeScript, with the OS's code for it (`code`).
+    pub fn not_mappable(code: i32, what: &str) -> Failure {
+        Failure {
+            status: Status::Os,
+            detail: LastError {
+                os_code: code,
+                kind: KIND_UNSUPPORTED,
+                call: "open",
+                message: format!("only regular files can be mapped, and this is {}", what),
+            },
+        }
+    }
+
+    /// Pages the file still covers that the filesystem could not allocate
+    /// (out of space or quota, or an I/O error) while they were written
+    /// through the mapping: the SIGBUS guard replaced just those pages, so
+    /// what was written to them is lost and the rest reached the file. An OS
+    /// failure with the platform's out-of-space code (ENOSPC), so that it is
+    /// reported like a failed `fallocate`.
+    pub fn out_of_space(call: &'static str) -> Failure {
+        Failure {
+            status: Status::Os,
+            detail: LastError {
+                os_code: crate::os::NO_SPACE,
+                kind: 0,
+                call,
+                message: "No space left on device: the filesystem could not allocate a page of \
+                          the file (out of space or quota, or an I/O error); what was written \
+                          to that page through the mapping is lost, the other pages are intact"
+                    .into(),
+            },
+        }
+    }
+}
+
 /// Error kinds shared with `src/errors.ts`, which maps each to a
 /// `Deno.errors.*` class; 0 is "no particular kind".
 pub const KIND_NOT_FOUND: i32 = 1;

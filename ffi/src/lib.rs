@@ -27,14 +27,14 @@ use error::Status;
 
 pub use abi::{
     ABI_VERSION, ADVICE, FLUSH_ASYNC, FLUSH_DURABLE, FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH,
-    MAP_POPULATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
+    MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
 pub use copy::{mmap_read, mmap_write};
 #[cfg(not(feature = "no-open-write-with-size"))]
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
-pub use resize::mmap_resize;
+pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
 
 /// Interface version; see `ABI_VERSION`.
@@ -152,7 +152,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 36] = [
+    const NAMES: [&str; 37] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -161,6 +161,7 @@ mod tests {
         "MAP_POPULATE",
         "MAP_GROW",
         "MAP_LENGTH",
+        "MAP_PREALLOCATE",
         "SHM_CREATE",
         "SHM_EXCLUSIVE",
         "FLUSH_SYNC",

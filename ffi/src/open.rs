@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::abi::{
     path_arg, to_u64, to_usize, write_opened, Opened, MAP_ALL, MAP_CREATE, MAP_GROW, MAP_LENGTH,
-    MAP_POPULATE, MAP_PRIVATE, MAP_WRITE,
+    MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE,
 };
 use crate::error::{status_of, Failure, Result, Status};
 use crate::os;
@@ -26,12 +26,12 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
     }
     let write = flags & MAP_WRITE != 0;
     let private = flags & MAP_PRIVATE != 0;
-    let grows = flags & (MAP_GROW | MAP_CREATE) != 0;
+    let grows = flags & (MAP_GROW | MAP_CREATE | MAP_PREALLOCATE) != 0;
     if grows && (!write || private) {
         return Err(Failure::new(
             Status::InvalidArgument,
             CALL,
-            "creating or growing a file needs a shared writable mapping",
+            "creating, growing or preallocating a file needs a shared writable mapping",
         ));
     }
     let size = if flags & MAP_GROW != 0 {
@@ -52,10 +52,12 @@ fn open_mapping(path: &str, flags: u32, size: f64, offset: f64, length: f64) -> 
 
 /// Opens the file of a mapping. With `create`, also says whether this call
 /// created the file (`create_new`, so that a file someone else made is never
-/// taken for ours).
+/// taken for ours). The open never waits (`os::open_options`: a FIFO with no
+/// writer would block forever); `map_file` refuses what cannot be mapped.
 fn open_file(path: &str, write: bool, create: bool) -> Result<(File, bool)> {
     let mut options = OpenOptions::new();
     options.read(true).write(write);
+    os::open_options(&mut options);
     if create {
         match options.clone().create_new(true).open(path) {
             Ok(file) => return Ok((file, true)),
@@ -72,8 +74,8 @@ fn open_file(path: &str, write: bool, create: bool) -> Result<(File, bool)> {
 /// Sizes (if asked) and maps an open file; the rest of `open_mapping`.
 fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Result<Opened> {
     const CALL: &str = "open";
-    let write = flags & MAP_WRITE != 0;
-    let private = flags & MAP_PRIVATE != 0;
+    // FIFOs, sockets and devices: refused before anything reads or sizes them.
+    os::check_mappable(&file)?;
     let meta = file.metadata().map_err(|err| Failure::os("fstat", err))?;
     if meta.is_dir() {
         return Err(Failure::is_a_directory(CALL));
@@ -118,10 +120,37 @@ fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Resu
         )
     })?;
 
-    if size > old_len {
+    let file = Arc::new(file);
+    if flags & MAP_PREALLOCATE != 0 {
+        // Allocate every block now, so that a full disk fails here and not
+        // later inside a view; a failure leaves the length as it was.
+        if let Err(failure) = os::preallocate(&file, file_len) {
+            let _ = file.set_len(old_len);
+            return Err(failure);
+        }
+    } else if size > old_len {
         file.set_len(size)
             .map_err(|err| Failure::os("ftruncate", err))?;
     }
+    let mapped = map_sized(&file, flags, offset, len, file_len);
+    if mapped.is_err() && file_len > old_len {
+        // A refused open leaves the file as long as it was.
+        let _ = file.set_len(old_len);
+    }
+    mapped
+}
+
+/// Maps `len` bytes at `offset` of a file already `file_len` bytes long and
+/// publishes the mapping; the end of `map_file`.
+fn map_sized(
+    file: &Arc<File>,
+    flags: u32,
+    offset: u64,
+    len: usize,
+    file_len: u64,
+) -> Result<Opened> {
+    let write = flags & MAP_WRITE != 0;
+    let private = flags & MAP_PRIVATE != 0;
     // The OS maps from an aligned file offset; the caller sees the mapping
     // from its own offset, `delta` bytes in.
     let granularity = os::allocation_granularity() as u64;
@@ -140,7 +169,7 @@ fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Resu
         let map_len = len + delta;
         // SAFETY: map_len is non-zero and `aligned` is a multiple of the
         // allocation granularity.
-        let addr = unsafe { os::map(Some(&file), aligned, map_len, access)? };
+        let addr = unsafe { os::map(Some(file), aligned, map_len, access)? };
         (addr, map_len)
     };
     let mut flags_kept = 0;
@@ -150,7 +179,8 @@ fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Resu
     if private {
         flags_kept |= FLAG_PRIVATE;
     }
-    if offset == 0 && flags & MAP_LENGTH == 0 {
+    // A window from 0 to the end of the file is the whole file, too.
+    if offset == 0 && (flags & MAP_LENGTH == 0 || len as u64 == file_len) {
         flags_kept |= FLAG_WHOLE_FILE;
     }
     let base = if map_base == 0 { 0 } else { map_base + delta };
@@ -163,8 +193,9 @@ fn map_file(file: File, flags: u32, size: u64, offset: u64, length: f64) -> Resu
             map_len,
         },
         Owned {
-            file: Some(Arc::new(file)),
+            file: Some(Arc::clone(file)),
             access,
+            offset: aligned,
         },
     )?;
     Ok(Opened { id, base, len })
@@ -298,7 +329,11 @@ pub unsafe extern "C" fn mmap_anonymous(size: f64, out: *mut u64) -> i32 {
                 map_base: base,
                 map_len: len,
             },
-            Owned { file: None, access },
+            Owned {
+                file: None,
+                access,
+                offset: 0,
+            },
         )?;
         // SAFETY: per this function's contract.
         write_opened(out, &Opened { id, base, len })
@@ -315,6 +350,11 @@ fn close_mapping(id: u32) -> Result<()> {
     };
     // Closes the file too, after the pages it backed are unmapped.
     registry::free(released.index);
+    if released.out_of_space && result.is_ok() {
+        // Everything is released, but pages written through the mapping
+        // never reached the file: say so.
+        return Err(Failure::out_of_space("close"));
+    }
     result
 }
 

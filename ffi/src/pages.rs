@@ -15,7 +15,9 @@ use crate::registry::{self, FLAG_ANONYMOUS, FLAG_PRIVATE};
 /// to the device: fsync, F_FULLFSYNC on macOS, FlushFileBuffers on Windows).
 /// Unaligned ranges are widened to whole pages. A range that reaches pages
 /// lost to a truncation of the file returns `Truncated` after flushing the
-/// rest: what was written there (through a view) never reaches the file.
+/// rest: what was written there (through a view) never reaches the file. A
+/// mapping that lost a page for want of space (`Failure::out_of_space`)
+/// fails so after flushing, whatever the range.
 #[no_mangle]
 pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
     const CALL: &str = "flush";
@@ -48,7 +50,7 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
             }
         }
         if !entry.intact(offset, len) {
-            return Err(Failure::truncated(CALL));
+            return Err(entry.fault(CALL));
         }
         Ok(())
     })())
@@ -63,6 +65,7 @@ pub extern "C" fn mmap_advise(id: u32, offset: f64, len: f64, advice: u32) -> i3
     const CALL: &str = "advise";
     status_of((|| {
         let entry = registry::enter(id, CALL)?;
+        entry.check_space(CALL)?;
         let (_, advice) = *ADVICE.get(advice as usize).ok_or_else(|| {
             Failure::new(
                 Status::InvalidArgument,
@@ -95,6 +98,7 @@ pub unsafe extern "C" fn mmap_resident(id: u32, offset: f64, len: f64, out: *mut
     const CALL: &str = "residency";
     status_of((|| {
         let entry = registry::enter(id, CALL)?;
+        entry.check_space(CALL)?;
         let span = page_span(entry.base(), entry.len(), offset, len, CALL)?;
         let bytes = match span {
             Some((start, span_len)) => {
@@ -124,6 +128,7 @@ pub extern "C" fn mmap_lock(id: u32, offset: f64, len: f64, lock: u32) -> i32 {
     let call = if lock != 0 { "lock" } else { "unlock" };
     status_of((|| {
         let entry = registry::enter(id, call)?;
+        entry.check_space(call)?;
         match page_span(entry.base(), entry.len(), offset, len, call)? {
             // SAFETY: the span lies within the live, pinned mapping.
             Some((start, bytes)) if lock != 0 => unsafe { os::lock(start, bytes) },

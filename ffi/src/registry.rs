@@ -69,9 +69,33 @@ pub struct Slot {
     /// Bytes at the end of the OS mapping that the fault guard replaced with
     /// zero pages because the file was truncated under them; 0 while the
     /// mapping is intact. It only grows (sticky until close): the lost tail is
-    /// `[map_base + map_len - lost, map_base + map_len)`.
+    /// `[map_base + map_len - lost, map_base + map_len)`. The top bit
+    /// (`SPACE_LOST`) says that the guard replaced page(s) the file still
+    /// covers because the filesystem could not allocate them (out of space):
+    /// every later call reports that, so `intact` needs only this one word.
     lost: AtomicUsize,
 }
+
+/// For the fault guard, by slot index: the mapped file (`os::file_key`, 0 for
+/// none) and the file offset at `map_base`, to tell truncation from a page
+/// the file still covers. Set by `insert`; a resize keeps both. A table of
+/// its own, so that `Slot` stays one cache line.
+#[derive(Debug)]
+struct FileOfSlot {
+    key: AtomicUsize,
+    offset: AtomicU64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_FILE: FileOfSlot = FileOfSlot {
+    key: AtomicUsize::new(0),
+    offset: AtomicU64::new(0),
+};
+
+static FILES: [FileOfSlot; SLOTS] = [NO_FILE; SLOTS];
+
+/// The bit of `Slot::lost` that records pages lost for want of space.
+const SPACE_LOST: usize = 1 << (usize::BITS - 1);
 
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY: Slot = Slot {
@@ -96,6 +120,8 @@ static CURSOR: AtomicUsize = AtomicUsize::new(0);
 pub struct Owned {
     pub file: Option<Arc<File>>,
     pub access: os::Access,
+    /// Offset in the file of the OS mapping's first byte (0 without a file).
+    pub offset: u64,
 }
 
 /// `Owned` by slot index. Never touched by the fault handler.
@@ -158,6 +184,9 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
         slot.len.store(fields.len, Ordering::Relaxed);
         slot.flags.store(fields.flags, Ordering::Relaxed);
         slot.lost.store(0, Ordering::Relaxed);
+        let key = owned.file.as_deref().map_or(0, os::file_key);
+        FILES[index].key.store(key, Ordering::Relaxed);
+        FILES[index].offset.store(owned.offset, Ordering::Relaxed);
         {
             let mut table = owned_table();
             if table.len() <= index {
@@ -216,9 +245,40 @@ impl Entry {
         if lost == 0 {
             return true;
         }
+        if lost & SPACE_LOST != 0 {
+            return false;
+        }
         let map_end =
             self.slot.map_base.load(Ordering::Relaxed) + self.slot.map_len.load(Ordering::Relaxed);
         self.base() + offset + len <= map_end - lost
+    }
+
+    /// The failure of a call that found the mapping not `intact`: out of
+    /// space when the guard lost a page the file still covers (whatever the
+    /// range), else truncated. Off the hot path: the entry stays in
+    /// registers, only the word read here reaches the cold call.
+    #[inline]
+    pub fn fault(&self, call: &'static str) -> Failure {
+        fault_failure(self.slot.lost.load(Ordering::Acquire), call)
+    }
+
+    /// Fails when the guard lost a page of this mapping for want of space,
+    /// for calls that copy no bytes (advice, residency, locking).
+    pub fn check_space(&self, call: &'static str) -> Result<()> {
+        match self.slot.lost.load(Ordering::Acquire) {
+            lost if lost & SPACE_LOST != 0 => Err(fault_failure(lost, call)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn fault_failure(lost: usize, call: &'static str) -> Failure {
+    if lost & SPACE_LOST != 0 {
+        Failure::out_of_space(call)
+    } else {
+        Failure::truncated(call)
     }
 }
 
@@ -255,6 +315,8 @@ pub struct Released {
     pub index: usize,
     pub map_base: usize,
     pub map_len: usize,
+    /// The guard lost a page for want of space (see `Slot::lost`).
+    pub out_of_space: bool,
 }
 
 /// Clears `LIVE` on the slot of `id`, then waits until no call (and no fault
@@ -297,6 +359,7 @@ pub fn retire(id: u32, call: &'static str) -> Result<Released> {
         index,
         map_base,
         map_len: slot.map_len.load(Ordering::Relaxed),
+        out_of_space: slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0,
     })
 }
 
@@ -326,9 +389,13 @@ impl Exclusive {
     pub fn map_len(&self) -> usize {
         self.slot.map_len.load(Ordering::Relaxed)
     }
-    /// Whether the fault guard replaced part of the mapping (see `Slot::lost`).
-    pub fn lost(&self) -> bool {
-        self.slot.lost.load(Ordering::Acquire) != 0
+    /// Why the fault guard replaced part of the mapping (see `Slot::lost`),
+    /// or `None` while it is intact.
+    pub fn lost(&self, call: &'static str) -> Option<Failure> {
+        match self.slot.lost.load(Ordering::Acquire) {
+            0 => None,
+            lost => Some(fault_failure(lost, call)),
+        }
     }
     /// Records the mapping's new place and size (published on drop).
     pub fn set(&mut self, fields: Fields) {
@@ -382,6 +449,7 @@ fn wait_idle(slot: &Slot) {
 #[cfg_attr(not(unix), allow(dead_code))]
 pub struct Held {
     slot: &'static Slot,
+    file: &'static FileOfSlot,
     map_base: usize,
     map_len: usize,
 }
@@ -398,15 +466,40 @@ impl Held {
     }
     /// Whether `addr` already lies in the lost tail.
     pub fn is_lost(&self, addr: usize) -> bool {
-        let lost = self.slot.lost.load(Ordering::Acquire);
-        lost != 0 && addr >= self.map_end() - lost
+        let tail = self.slot.lost.load(Ordering::Acquire) & !SPACE_LOST;
+        tail != 0 && addr >= self.map_end() - tail
     }
     /// Records that everything from `from` (inside the mapping) to the end is
     /// lost. Done before the zero pages are mapped; see `Entry::intact`.
     pub fn mark_lost(&self, from: usize) {
-        self.slot
-            .lost
-            .fetch_max(self.map_end() - from, Ordering::SeqCst);
+        let tail = self.map_end() - from;
+        let mut lost = self.slot.lost.load(Ordering::SeqCst);
+        // fetch_max on the tail alone, keeping the SPACE_LOST bit.
+        while lost & !SPACE_LOST < tail {
+            let new = (lost & SPACE_LOST) | tail;
+            match self.slot.lost.compare_exchange_weak(
+                lost,
+                new,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return,
+                Err(now) => lost = now,
+            }
+        }
+    }
+    /// Records that a page the file still covers was lost because the
+    /// filesystem could not allocate it. Done before the zero page is mapped.
+    pub fn mark_space_lost(&self) {
+        self.slot.lost.fetch_or(SPACE_LOST, Ordering::SeqCst);
+    }
+    /// The mapped file as `os::file_key` gave it (0 for none).
+    pub fn file_key(&self) -> usize {
+        self.file.key.load(Ordering::Relaxed)
+    }
+    /// Offset in the file of `map_base`.
+    pub fn file_offset(&self) -> u64 {
+        self.file.offset.load(Ordering::Relaxed)
     }
 }
 
@@ -423,7 +516,7 @@ impl Drop for Held {
 #[cfg_attr(not(unix), allow(dead_code))]
 pub fn hold_at(addr: usize) -> Option<Held> {
     let contains = |base: usize, len: usize| base != 0 && addr >= base && addr - base < len;
-    for slot in TABLE.iter() {
+    for (slot, file) in TABLE.iter().zip(FILES.iter()) {
         // Cheap unpinned look first; most slots are empty.
         if !contains(
             slot.map_base.load(Ordering::Relaxed),
@@ -439,6 +532,7 @@ pub fn hold_at(addr: usize) -> Option<Held> {
         if contains(map_base, map_len) {
             return Some(Held {
                 slot,
+                file,
                 map_base,
                 map_len,
             });

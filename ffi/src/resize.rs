@@ -1,13 +1,20 @@
 //! Changing the length of a live mapping (and of its file).
 
-use crate::abi::to_usize;
+use crate::abi::{to_usize, MAP_PREALLOCATE};
 use crate::error::{status_of, Failure, Result, Status};
 use crate::os;
 use crate::registry::{self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_WHOLE_FILE, FLAG_WRITABLE};
 
-fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
+fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)> {
     const CALL: &str = "resize";
     let new_len = to_usize(new_len, "length", CALL)?;
+    if options & !MAP_PREALLOCATE != 0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            format!("unknown flags {:#x}", options & !MAP_PREALLOCATE),
+        ));
+    }
     let mut held = registry::exclusive(id, CALL)?;
     let flags = held.flags();
     let file_ok = flags & FLAG_WHOLE_FILE != 0 && flags & FLAG_PRIVATE == 0;
@@ -18,16 +25,27 @@ fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
             "only read-write mappings of a whole file and anonymous memory can be resized",
         ));
     }
-    // Zero pages replaced a truncated tail (os/unix/fault.rs): resizing would
-    // carry them along or move them; the caller maps the file again instead.
-    if held.lost() {
-        return Err(Failure::truncated(CALL));
+    // Zero pages replaced a truncated tail or a page the disk had no room
+    // for (os/unix/fault.rs): resizing would carry them along or move them;
+    // the caller maps the file again instead.
+    if let Some(failure) = held.lost(CALL) {
+        return Err(failure);
     }
     let kept = held
         .owned()
         .ok_or_else(|| Failure::new(Status::BadHandle, CALL, "the mapping has no owner record"))?;
     let file = kept.file.as_deref();
     let (old_base, old_len) = (held.map_base(), held.map_len());
+    // Allocate the new blocks first, so that a full disk refuses the resize
+    // and leaves the file as it was (the resize below then only maps).
+    if let Some(file) = file {
+        if options & MAP_PREALLOCATE != 0 && new_len > old_len {
+            if let Err(failure) = os::preallocate(file, new_len as u64) {
+                let _ = file.set_len(old_len as u64);
+                return Err(failure);
+            }
+        }
+    }
     let fields = |base: usize| Fields {
         base,
         len: new_len,
@@ -48,7 +66,14 @@ fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
         (0, _) => {
             set_file_len(new_len)?;
             // SAFETY: new_len is non-zero here.
-            unsafe { os::map(file, 0, new_len, kept.access)? }
+            match unsafe { os::map(file, 0, new_len, kept.access) } {
+                Ok(base) => base,
+                Err(failure) => {
+                    // A refused resize leaves the file as it was: empty.
+                    let _ = set_file_len(0);
+                    return Err(failure);
+                }
+            }
         }
         (_, 0) => {
             // SAFETY: the mapping is ours and no call is inside it.
@@ -88,7 +113,19 @@ fn resize_mapping(id: u32, new_len: f64) -> Result<(usize, usize)> {
 /// `out` must point to two writable `u64`s.
 #[no_mangle]
 pub unsafe extern "C" fn mmap_resize(id: u32, new_len: f64, out: *mut u64) -> i32 {
-    let result = resize_mapping(id, new_len);
+    // SAFETY: the caller's contract is `mmap_resize_with`'s.
+    mmap_resize_with(id, new_len, 0, out)
+}
+
+/// `mmap_resize` with `flags`: `MAP_PREALLOCATE` allocates the file's new
+/// blocks before the mapping grows, so that a full disk fails the resize
+/// (which then changes nothing) rather than a later write.
+///
+/// # Safety
+/// `out` must point to two writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_resize_with(id: u32, new_len: f64, flags: u32, out: *mut u64) -> i32 {
+    let result = resize_mapping(id, new_len, flags);
     if !out.is_null() {
         if let Ok(entry) = registry::enter(id, "resize") {
             // SAFETY: per this function's contract.

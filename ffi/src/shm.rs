@@ -57,6 +57,7 @@ pub unsafe extern "C" fn mmap_shm_open(
                     private: false,
                     populate: false,
                 },
+                offset: 0,
             },
         )?;
         // SAFETY: per this function's contract.

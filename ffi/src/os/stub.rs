@@ -13,6 +13,14 @@ use crate::error::{Failure, LastError, Result, Status, KIND_UNSUPPORTED};
 /// No OS error numbers to name.
 pub const EXTRA_KINDS: &[(i32, i32)] = &[];
 
+/// No OS error numbers: the out-of-space code is 0.
+pub const NO_SPACE: i32 = 0;
+
+/// No file is ever mapped here.
+pub fn file_key(_file: &File) -> usize {
+    0
+}
+
 /// The failure of every call here.
 fn unsupported(call: &'static str) -> Failure {
     Failure {
@@ -61,6 +69,18 @@ pub unsafe fn flush(_addr: usize, _len: usize, _wait: bool) -> Result<()> {
 
 pub fn sync(_file: &File, _access: Access) -> Result<()> {
     Err(unsupported("fsync"))
+}
+
+/// Nothing to add: nothing is opened to be mapped here.
+pub fn open_options(_options: &mut std::fs::OpenOptions) {}
+
+/// Never reached: every open fails first.
+pub fn check_mappable(_file: &File) -> Result<()> {
+    Err(unsupported("open"))
+}
+
+pub fn preallocate(_file: &File, _len: u64) -> Result<()> {
+    Err(unsupported("preallocate"))
 }
 
 pub fn open_error(_path: &str, err: io::Error) -> Failure {

@@ -16,15 +16,25 @@
 //!   file, waiting for the write (`wait`) or only scheduling it.
 //! - `sync(file, access)`: the durable part of a durable flush: makes what a
 //!   mapping made with `access` wrote to `file` reach the device.
+//! - `open_options(options)`: what every open of a file to map adds, so that
+//!   the open itself never blocks (a FIFO without a writer would).
+//! - `check_mappable(file)`: refuses a file that is neither a regular file
+//!   nor a directory (FIFOs, sockets, devices) with `NotSupported`.
 //! - `open_error(path, err)`: the failure to report when opening `path` as a
 //!   file failed with `err`.
+//! - `preallocate(file, len)`: allocates the file's blocks up to `len` bytes,
+//!   growing it to `len` when shorter; a full disk fails here (out of
+//!   space). On failure the caller restores the file's length.
+//! - `NO_SPACE`: the OS error code of a full disk.
+//! - `file_key(file)`: the file as a number the fault guard can use.
 //! - `guard_faults()`: makes sure a file truncated under a mapping cannot
 //!   kill the process (before any file mapping is handed out).
 //! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
 //!   anonymous mapping whose file (if any) already has the new length when
 //!   growing; keeps the contents; may move it.
 //! - `advise(addr, len, advice)`: passes an `Advice` to the kernel.
-//! - `resident(addr, len)`: how many of the range's pages are in memory.
+//! - `resident(addr, len)`: how many of the range's pages are in memory,
+//!   counted in bounded chunks (no allocation proportional to `len`).
 //! - `lock(addr, len)` / `unlock(addr, len)`: pin pages in memory or release
 //!   them; a refusal because of the lock limit says what the limit is.
 //! - `shm_map(name, create, exclusive, size)`: opens (or creates) named
@@ -47,6 +57,7 @@ mod fault;
 use std::ffi::c_void;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -78,6 +89,9 @@ mod consts {
     pub const SC_PAGESIZE: CInt = 30;
     // <asm-generic/resource.h>
     pub const RLIMIT_MEMLOCK: CInt = 8;
+    // <asm-generic/fcntl.h> (x86_64 and aarch64)
+    pub const O_NONBLOCK: CInt = 0o4000;
+    pub const O_NOCTTY: CInt = 0o400;
 }
 
 /// Constants whose values differ between Linux and macOS.
@@ -96,6 +110,9 @@ mod consts {
     pub const SC_PAGESIZE: CInt = 29;
     // <sys/resource.h>
     pub const RLIMIT_MEMLOCK: CInt = 6;
+    // <sys/fcntl.h>
+    pub const O_NONBLOCK: CInt = 0x4;
+    pub const O_NOCTTY: CInt = 0x20000;
 }
 
 use consts::*;
@@ -104,6 +121,16 @@ use consts::*;
 /// with the kind code `src/errors.ts` maps them by. EISDIR and ENOTDIR are 21
 /// and 20 on Linux (<asm-generic/errno-base.h>) and macOS (<sys/errno.h>).
 pub const EXTRA_KINDS: &[(i32, i32)] = &[(21, KIND_IS_A_DIRECTORY), (20, KIND_NOT_A_DIRECTORY)];
+
+/// `errno` for a full filesystem (ENOSPC: 28 on Linux, <asm-generic/errno-base.h>,
+/// and macOS, <sys/errno.h>), the code `Failure::out_of_space` carries.
+pub const NO_SPACE: i32 = 28;
+
+/// What the fault guard needs to find a mapping's file from a signal
+/// handler: its descriptor.
+pub fn file_key(file: &File) -> usize {
+    file.as_raw_fd() as usize
+}
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
 const MADV_NORMAL: CInt = 0;
@@ -271,8 +298,136 @@ pub fn sync(file: &File, access: Access) -> Result<()> {
 /// opened for writing itself ("EISDIR pathname refers to a directory and the
 /// access requested involved writing"); one opened read-only opens, and the
 /// caller's fstat finds it is a directory.
-pub fn open_error(_path: &str, err: io::Error) -> Failure {
+///
+/// With `open_options`' O_NONBLOCK, a FIFO opened for writing with no reader,
+/// and a socket, fail with ENXIO (open(2)); a look at the path (stat, which
+/// never blocks) then reports them as what they are.
+pub fn open_error(path: &str, err: io::Error) -> Failure {
+    if err.raw_os_error() == Some(ENXIO) {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if let Err(failure) = mappable(&meta) {
+                return failure;
+            }
+        }
+    }
     Failure::os("open", err)
+}
+
+/// `errno` "No such device or address" (6 on Linux and macOS).
+const ENXIO: i32 = 6;
+
+/// O_NONBLOCK, so that opening a FIFO with no writer returns at once instead
+/// of blocking forever (fifo(7)); open(2): "this flag has no effect for
+/// regular files and block devices", which are all that is mapped (see
+/// `check_mappable`). O_NOCTTY, so that opening a terminal never makes it
+/// the controlling one.
+pub fn open_options(options: &mut std::fs::OpenOptions) {
+    options.custom_flags(O_NONBLOCK | O_NOCTTY);
+}
+
+/// Only regular files (and directories, which the caller reports as such)
+/// go on to be sized and mapped: mmap(2) refuses a FIFO or socket with
+/// ENODEV, and a device's size is not its length, so those are refused here
+/// with `NotSupported`.
+pub fn check_mappable(file: &File) -> Result<()> {
+    let meta = file.metadata().map_err(|err| Failure::os("fstat", err))?;
+    mappable(&meta)
+}
+
+fn mappable(meta: &std::fs::Metadata) -> Result<()> {
+    let kind = meta.file_type();
+    let what = if kind.is_file() || kind.is_dir() {
+        return Ok(());
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Err(Failure::not_mappable(ENODEV, what))
+}
+
+/// `errno` "Operation not supported by device", what mmap(2) returns for a
+/// file it cannot map (19 on Linux and macOS).
+const ENODEV: i32 = 19;
+
+/// Allocates `file`'s blocks up to `len` bytes and grows it to `len` when
+/// shorter: posix_fallocate(3) (Linux: fallocate(2), or glibc writes a zero
+/// into each block where the filesystem has no fallocate), which fails with
+/// ENOSPC when the disk is full and, on Linux, also fills holes below the
+/// old end. The caller restores the length after a failure.
+#[cfg(target_os = "linux")]
+pub fn preallocate(file: &File, len: u64) -> Result<()> {
+    extern "C" {
+        fn posix_fallocate(fd: CInt, offset: OffT, len: OffT) -> CInt;
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: a plain system call on our own descriptor; `len` < 2^53.
+    match unsafe { posix_fallocate(file.as_raw_fd(), 0, len as OffT) } {
+        0 => Ok(()),
+        code => Err(Failure::os(
+            "posix_fallocate",
+            io::Error::from_raw_os_error(code),
+        )),
+    }
+}
+
+/// Allocates the blocks `file` needs to grow to `len` bytes with
+/// `fcntl(F_PREALLOCATE)` (contiguous first, then any), which fails with
+/// ENOSPC when the disk is full, then grows it. macOS allocates from the
+/// physical end of the file, so holes below it stay holes.
+#[cfg(target_os = "macos")]
+pub fn preallocate(file: &File, len: u64) -> Result<()> {
+    /// `fstore_t` (<sys/fcntl.h>).
+    #[repr(C)]
+    struct FStore {
+        flags: u32,
+        posmode: CInt,
+        offset: OffT,
+        length: OffT,
+        bytesalloc: OffT,
+    }
+    extern "C" {
+        fn fcntl(fd: CInt, cmd: CInt, ...) -> CInt;
+    }
+    // <sys/fcntl.h>
+    const F_PREALLOCATE: CInt = 42;
+    const F_ALLOCATECONTIG: u32 = 0x2;
+    const F_ALLOCATEALL: u32 = 0x4;
+    const F_PEOFPOSMODE: CInt = 3;
+    let current = file
+        .metadata()
+        .map_err(|err| Failure::os("fstat", err))?
+        .len();
+    if len <= current {
+        return Ok(());
+    }
+    let mut store = FStore {
+        flags: F_ALLOCATECONTIG | F_ALLOCATEALL,
+        posmode: F_PEOFPOSMODE,
+        offset: 0,
+        length: (len - current) as OffT,
+        bytesalloc: 0,
+    };
+    let fd = file.as_raw_fd();
+    // SAFETY: `store` is a valid fstore_t for the duration of the calls.
+    unsafe {
+        if fcntl(fd, F_PREALLOCATE, &mut store as *mut FStore) == -1 {
+            store.flags = F_ALLOCATEALL;
+            if fcntl(fd, F_PREALLOCATE, &mut store as *mut FStore) == -1 {
+                return Err(Failure::last_os("fcntl(F_PREALLOCATE)"));
+            }
+        }
+    }
+    file.set_len(len)
+        .map_err(|err| Failure::os("ftruncate", err))
 }
 
 /// Installs the SIGBUS guard (`unix/fault.rs`) once per process: touching a
@@ -309,16 +464,30 @@ pub unsafe fn advise(addr: usize, len: usize, advice: Advice) -> Result<()> {
 /// # Safety
 /// The range must lie within one live mapping.
 pub unsafe fn resident(addr: usize, len: usize) -> Result<usize> {
+    // mincore(2) writes one byte per page: ask RESIDENT_CHUNK pages at a
+    // time, into a buffer on the stack, so that a huge mapping costs no
+    // allocation (a byte per page of 4 TiB would be 1 GiB).
     let page = page_size();
-    let pages = (len + page - 1) / page;
-    let mut vec = vec![0u8; pages];
-    // SAFETY: `vec` has one byte per page of the range, as mincore(2) needs.
-    if mincore(addr as *mut c_void, len, vec.as_mut_ptr()) != 0 {
-        return Err(Failure::last_os("mincore"));
+    let mut vec = [0u8; RESIDENT_CHUNK];
+    let mut count = 0;
+    let mut done = 0;
+    while done < len {
+        let bytes = (len - done).min(RESIDENT_CHUNK * page);
+        let pages = (bytes + page - 1) / page;
+        // SAFETY: the chunk lies in the caller's range; `vec` has a byte for
+        // each of its pages.
+        if mincore((addr + done) as *mut c_void, bytes, vec.as_mut_ptr()) != 0 {
+            return Err(Failure::last_os("mincore"));
+        }
+        // Bit 0 is "resident" on both systems (MINCORE_INCORE on macOS).
+        count += vec[..pages].iter().filter(|&&state| state & 1 != 0).count();
+        done += bytes;
     }
-    // Bit 0 is "resident" on both systems (MINCORE_INCORE on macOS).
-    Ok(vec.iter().filter(|&&state| state & 1 != 0).count())
+    Ok(count)
 }
+
+/// Pages `resident` asks about per call (a 16 KiB buffer on the stack).
+const RESIDENT_CHUNK: usize = 16 * 1024;
 
 /// Pins `[addr, addr + len)` in memory.
 ///

@@ -29,6 +29,16 @@ const INVALID_HANDLE_VALUE: Handle = -1isize as Handle;
 /// <winerror.h>), "the directory name is invalid".
 pub const EXTRA_KINDS: &[(i32, i32)] = &[(267, KIND_NOT_A_DIRECTORY)];
 
+/// ERROR_DISK_FULL (112, <winerror.h>), "There is not enough space on the
+/// disk": the code `Failure::out_of_space` carries (never raised here, as
+/// Windows has no fault guard; a full disk fails when the file grows).
+pub const NO_SPACE: i32 = 112;
+
+/// The file's handle; only the Unix fault guard reads it.
+pub fn file_key(file: &File) -> usize {
+    file.as_raw_handle() as usize
+}
+
 /// `SYSTEM_INFO` from <sysinfoapi.h>.
 #[repr(C)]
 struct SystemInfo {
@@ -95,7 +105,16 @@ extern "system" {
         info: *mut WorkingSetExInformation,
         size: Dword,
     ) -> Bool;
+    fn GetFileType(file: Handle) -> Dword;
+    fn SetFileInformationByHandle(
+        file: Handle,
+        class: CInt,
+        info: *const c_void,
+        size: Dword,
+    ) -> Bool;
 }
+
+type CInt = i32;
 
 /// `WIN32_MEMORY_RANGE_ENTRY` from <memoryapi.h>.
 #[repr(C)]
@@ -365,6 +384,63 @@ pub fn open_error(path: &str, err: io::Error) -> Failure {
     }
 }
 
+/// Nothing to add: CreateFileW never waits for the other end of a pipe (it
+/// fails with ERROR_PIPE_BUSY instead).
+pub fn open_options(_options: &mut std::fs::OpenOptions) {}
+
+/// Only disk files (and directories, which the caller reports as such) are
+/// mapped: GetFileType tells a pipe or a character device (`CON`, `NUL`,
+/// a COM port) apart, and those are refused with `NotSupported` before
+/// anything reads them.
+pub fn check_mappable(file: &File) -> Result<()> {
+    // <fileapi.h>
+    const FILE_TYPE_DISK: Dword = 1;
+    const FILE_TYPE_CHAR: Dword = 2;
+    const FILE_TYPE_PIPE: Dword = 3;
+    // ERROR_NOT_SUPPORTED (50, <winerror.h>).
+    const ERROR_NOT_SUPPORTED: i32 = 50;
+    // SAFETY: a query on our own open handle.
+    let what = match unsafe { GetFileType(file.as_raw_handle()) } {
+        FILE_TYPE_DISK => return Ok(()),
+        FILE_TYPE_CHAR => "a character device",
+        FILE_TYPE_PIPE => "a pipe",
+        _ => "not a disk file",
+    };
+    Err(Failure::not_mappable(ERROR_NOT_SUPPORTED, what))
+}
+
+/// Reserves `len` bytes of disk for `file` (SetFileInformationByHandle with
+/// FileAllocationInfo), which fails with ERROR_DISK_FULL when the disk has no
+/// room, then grows it to `len` when shorter. The caller restores the length
+/// after a failure.
+pub fn preallocate(file: &File, len: u64) -> Result<()> {
+    // FILE_INFO_BY_HANDLE_CLASS (<minwinbase.h>): FileAllocationInfo.
+    const FILE_ALLOCATION_INFO: CInt = 5;
+    let current = file
+        .metadata()
+        .map_err(|err| Failure::os("fstat", err))?
+        .len();
+    if len <= current {
+        return Ok(());
+    }
+    // FILE_ALLOCATION_INFO: one LARGE_INTEGER, AllocationSize.
+    let size = len as i64;
+    // SAFETY: `size` is a valid FILE_ALLOCATION_INFO for the call.
+    let ok = unsafe {
+        SetFileInformationByHandle(
+            file.as_raw_handle(),
+            FILE_ALLOCATION_INFO,
+            &size as *const i64 as *const c_void,
+            std::mem::size_of::<i64>() as Dword,
+        )
+    };
+    if ok == 0 {
+        return Err(Failure::last_os("SetFileInformationByHandle"));
+    }
+    file.set_len(len)
+        .map_err(|err| Failure::os("SetFileInformationByHandle", err))
+}
+
 /// Nothing to guard: Windows refuses to truncate a file while a view of it is
 /// mapped (ERROR_USER_MAPPED_FILE, 1224: "The requested operation cannot be
 /// performed on a file with a user-mapped section open"), so the fault the
@@ -470,23 +546,39 @@ pub unsafe fn advise(addr: usize, len: usize, advice: Advice) -> Result<()> {
 /// # Safety
 /// The range must lie within one live view.
 pub unsafe fn resident(addr: usize, len: usize) -> Result<usize> {
+    // One 16-byte entry per page: ask RESIDENT_CHUNK pages at a time, so that
+    // a huge view costs a bounded buffer (64 KiB) rather than one
+    // proportional to its size.
+    const RESIDENT_CHUNK: usize = 4096;
     let page = page_size();
     let pages = (len + page - 1) / page;
-    let mut info: Vec<WorkingSetExInformation> = (0..pages)
-        .map(|i| WorkingSetExInformation {
-            address: (addr + i * page) as *mut c_void,
+    let mut info = vec![
+        WorkingSetExInformation {
+            address: std::ptr::null_mut(),
             attributes: 0,
-        })
-        .collect();
-    let bytes = std::mem::size_of::<WorkingSetExInformation>() * pages;
-    // SAFETY: `info` holds one entry per page, as the size says.
-    if K32QueryWorkingSetEx(GetCurrentProcess(), info.as_mut_ptr(), bytes as Dword) == 0 {
-        return Err(Failure::last_os("QueryWorkingSetEx"));
+        };
+        pages.min(RESIDENT_CHUNK)
+    ];
+    let mut count = 0;
+    let mut first = 0;
+    while first < pages {
+        let n = (pages - first).min(RESIDENT_CHUNK);
+        for (i, entry) in info[..n].iter_mut().enumerate() {
+            entry.address = (addr + (first + i) * page) as *mut c_void;
+            entry.attributes = 0;
+        }
+        let bytes = std::mem::size_of::<WorkingSetExInformation>() * n;
+        // SAFETY: `info` holds `n` entries, as the size says.
+        if K32QueryWorkingSetEx(GetCurrentProcess(), info.as_mut_ptr(), bytes as Dword) == 0 {
+            return Err(Failure::last_os("QueryWorkingSetEx"));
+        }
+        count += info[..n]
+            .iter()
+            .filter(|entry| entry.attributes & 1 != 0)
+            .count();
+        first += n;
     }
-    Ok(info
-        .iter()
-        .filter(|entry| entry.attributes & 1 != 0)
-        .count())
+    Ok(count)
 }
 
 /// Pins `[addr, addr + len)` in memory (VirtualLock).

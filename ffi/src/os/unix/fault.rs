@@ -7,12 +7,20 @@
 //! a handler that is chained to whatever handler was there before:
 //!
 //! - A fault at an address inside one of our mappings (found lock-free in the
-//!   registry's atomic slots) marks the mapping's tail lost from the faulting
-//!   page on, maps anonymous zero pages over that tail (`MAP_FIXED`, with the
-//!   protection every mapping has) and returns: the instruction restarts and
-//!   reads zeros, or writes into memory that never reaches the file.
-//! - The loss is sticky: `registry::Entry::intact` tells the native reads and
-//!   writes that touched the lost tail to return `Status::Truncated`.
+//!   registry's atomic slots) is first told apart by the file's size
+//!   (`fstat` on the mapping's descriptor, async-signal-safe):
+//!   - the file no longer covers the page (size <= its offset): truncation.
+//!     The handler marks the mapping's tail lost from the faulting page on,
+//!     maps anonymous zero pages over that tail (`MAP_FIXED`, with the
+//!     protection every mapping has) and returns: the instruction restarts
+//!     and reads zeros, or writes into memory that never reaches the file;
+//!   - the file still covers it: the filesystem could not allocate (or read)
+//!     the page (ENOSPC, EDQUOT, EIO). Only that page is replaced, so nothing
+//!     that had space is lost, and the mapping is marked out of space.
+//! - Both are sticky: `registry::Entry::intact` tells the native reads and
+//!   writes that touched the lost tail to return `Status::Truncated`, and
+//!   every call on a mapping marked out of space (and its close) to fail
+//!   with `Failure::out_of_space`.
 //! - Anything else (another address, a signal sent with `kill`) goes to the
 //!   previous handler unchanged, or to the default action if there was none.
 //!
@@ -34,7 +42,9 @@
 //! end of file inside its last page read as zeros without any fault (the
 //! kernel zero-fills that page), so they cannot be told apart. A page that
 //! cannot be read because of an I/O error raises the same SIGBUS and is
-//! handled the same way. While `resize` has exclusive use of a mapping it is
+//! reported as out of space (the signal does not carry the cause). A file
+//! truncated and grown back before the handler looks counts as out of space.
+//! Named shared memory keeps no descriptor, so its faults are truncations. While `resize` has exclusive use of a mapping it is
 //! hidden from the handler (only a raw `ptr` used on another thread could
 //! fault then).
 
@@ -115,10 +125,17 @@ mod sys {
         code == BUS_ADRERR
     }
 
+    /// Byte offset of `st_size` in `struct stat` (<bits/struct_stat.h>):
+    /// 48 on x86_64 (dev, ino, nlink, mode, uid, gid, pad, rdev) and on
+    /// aarch64's generic layout (dev, ino, mode, nlink, uid, gid, rdev, pad).
+    pub const ST_SIZE_OFFSET: usize = 48;
+
     extern "C" {
         /// glibc and musl: the calling thread's `errno`.
         #[link_name = "__errno_location"]
         pub fn errno_location() -> *mut CInt;
+        /// fstat(2) (64-bit `off_t` on 64-bit targets); async-signal-safe.
+        pub fn fstat(fd: CInt, buf: *mut u8) -> CInt;
     }
 }
 
@@ -171,10 +188,19 @@ mod sys {
         code > 0 && code < SI_USER
     }
 
+    /// Byte offset of `st_size` in the 64-bit-inode `struct stat`
+    /// (<sys/stat.h>): dev, mode, nlink, ino, uid, gid, rdev, then four
+    /// `timespec`s from offset 32, then `st_size` at 96.
+    pub const ST_SIZE_OFFSET: usize = 96;
+
     extern "C" {
         /// libSystem: the calling thread's `errno` (<sys/errno.h>).
         #[link_name = "__error"]
         pub fn errno_location() -> *mut CInt;
+        /// fstat(2); async-signal-safe. On x86_64 the 64-bit-inode variant
+        /// has its own symbol (arm64 has only that one).
+        #[cfg_attr(target_arch = "x86_64", link_name = "fstat$INODE64")]
+        pub fn fstat(fd: CInt, buf: *mut u8) -> CInt;
     }
 }
 
@@ -302,8 +328,28 @@ extern "C" fn on_sigbus(sig: CInt, info: *mut SigInfo, context: *mut c_void) {
     }
 }
 
-/// Maps zero pages over the tail of our mapping that contains `addr`, from
-/// its page on. Returns false when `addr` is not ours or the repair failed.
+/// Whether the file behind descriptor `fd` still covers `offset` (its size
+/// is larger): then a SIGBUS there is a page the filesystem could not
+/// allocate or read (ENOSPC, EDQUOT, EIO), not a truncation. False when the
+/// size cannot be read, which keeps the truncation rule.
+fn covers(fd: usize, offset: u64) -> bool {
+    // Large enough for `struct stat` on every target (144 bytes at most).
+    let mut buf = [0u64; 32];
+    // SAFETY: fstat writes at most sizeof(struct stat) bytes into `buf`; a
+    // descriptor that is no longer valid only makes it fail.
+    if unsafe { fstat(fd as CInt, buf.as_mut_ptr().cast()) } != 0 {
+        return false;
+    }
+    let size = buf[ST_SIZE_OFFSET / 8] as i64;
+    size > 0 && size as u64 > offset
+}
+
+/// Repairs the page of our mapping that contains `addr`. When the file no
+/// longer covers that page (truncated), maps zero pages over the mapping's
+/// tail from it on; when it still does (the filesystem could not allocate
+/// the page), maps a zero page over that page alone and marks the mapping
+/// out of space, so that nothing is lost that had space. Returns false when
+/// `addr` is not ours or the repair failed.
 fn repair(addr: usize) -> bool {
     let held = match registry::hold_at(addr) {
         Some(held) => held,
@@ -318,9 +364,16 @@ fn repair(addr: usize) -> bool {
     let page = super::page_size();
     let from = addr - (addr - held.map_base()) % page;
     let end = held.map_end();
-    let to = end + (page - end % page) % page;
-    // Mark first, map second: a reader that sees a zero page sees the mark.
-    held.mark_lost(from);
+    let page_offset = held.file_offset() + (from - held.map_base()) as u64;
+    let key = held.file_key();
+    let to = if key != 0 && covers(key, page_offset) {
+        held.mark_space_lost();
+        from + page
+    } else {
+        // Mark first, map second: a reader that sees a zero page sees the mark.
+        held.mark_lost(from);
+        end + (page - end % page) % page
+    };
     // SAFETY: `[from, to)` lies within our own mapping (page-rounded, as the
     // kernel made it), which cannot be unmapped while `held` pins its slot.
     let mapped = unsafe {
