@@ -14,8 +14,7 @@
  * `Deno.statSync`, which applies the same special-file rule as `Deno.open`
  * (measured: `tests/permissions_diff_test.ts` finds no disagreement with
  * `Deno.open` over flags × paths × modes). A stat never blocks and never
- * creates; it also tells a FIFO, socket or device, which cannot be mapped,
- * before anything opens it.
+ * creates.
  *
  * @module
  */
@@ -70,9 +69,7 @@ function refused(error: Error, call: string, name: string): Error {
 /**
  * Throws unless `Deno.open(path, { read: true, write })` would be allowed
  * under this process's flags, or would fail only because the file does not
- * exist (with `create`, the native open then creates it). Throws too for a
- * path that exists but is neither a regular file nor a directory (a FIFO,
- * socket or device): it cannot be mapped, and opening it could block.
+ * exist (with `create`, the native open then creates it).
  *
  * Costs a `querySync` per access and one `statSync`, about 5 µs each on
  * Linux (the open benchmark, `bench/open_bench.ts`, shows the total). Deno's
@@ -84,8 +81,6 @@ function refused(error: Error, call: string, name: string): Error {
  * @param call The public call, for the message.
  * @param name The path as the user gave it, for the message.
  * @throws {Deno.errors.NotCapable} When `Deno.open` would be refused.
- * @throws {Deno.errors.NotSupported} When the path is a FIFO, socket or
- * device.
  */
 export function requireAccess(
   path: string,
@@ -96,23 +91,15 @@ export function requireAccess(
   requireFlag("read", path, call, name);
   if (write) requireFlag("write", path, call, name);
   // Deno.statSync applies Deno's rule for special files as Deno.open does,
-  // and never blocks: it tells which paths are safe to open.
-  let info: Deno.FileInfo;
+  // and never blocks or creates. Whether the path can be mapped at all (a
+  // regular file) the native open decides, without blocking either.
   try {
-    info = Deno.statSync(path);
+    Deno.statSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw refused(error, call, name);
     }
     // Missing, a dangling link, or an OS refusal: the native open reports
     // it (or, with `create`, creates the file).
-    return;
-  }
-  if (!info.isFile && !info.isDirectory) {
-    throw new Deno.errors.NotSupported(
-      `${
-        where(call, name)
-      }: not a regular file (a FIFO, socket or device), which cannot be mapped`,
-    );
   }
 }

@@ -7,13 +7,7 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pattern, withTempDir } from "./_helpers.ts";
-import {
-  FULL_FLAGS,
-  lastJson,
-  MOD_URL,
-  runDeno,
-  spawnDeno,
-} from "./_subprocess.ts";
+import { lastJson, MOD_URL, runDeno } from "./_subprocess.ts";
 import { platformAsset } from "../src/platform.ts";
 
 /** Where the dev build of the native library is; the loader must read it. */
@@ -324,43 +318,4 @@ Deno.test("without --allow-read, open() throws NotCapable before opening", async
       );
     }
   });
-});
-
-Deno.test({
-  name:
-    "a FIFO or a device is refused with NotSupported before anything opens it: never blocks",
-  ignore: Deno.build.os === "windows",
-  async fn() {
-    await withTempDir(async (base) => {
-      const fifo = `${base}/fifo`;
-      const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-      assert.equal(made.code, 0);
-      const child = spawnDeno(
-        `
-import * as mmap from ${JSON.stringify(MOD_URL)};
-const result = {};
-for (const [name, f] of [
-  ["fifo", () => mmap.openSync(${JSON.stringify(fifo)})],
-  ["fifoWrite", () => mmap.openSync(${JSON.stringify(fifo)}, { write: true })],
-  ["devNull", () => mmap.openSync("/dev/null")],
-]) {
-  try { f(); result[name] = "ok"; } catch (e) { result[name] = e.name; }
-}
-console.log(JSON.stringify(result));
-`,
-        [...FULL_FLAGS],
-      );
-      // A blocked open would never return: give up after 20 s.
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      const out = await child.output();
-      clearTimeout(timer);
-      assert.equal(out.signal, null, "the child blocked");
-      const text = new TextDecoder().decode(out.stdout).trim();
-      assert.deepEqual(JSON.parse(text.split("\n").at(-1)!), {
-        fifo: "NotSupported",
-        fifoWrite: "NotSupported",
-        devNull: "NotSupported",
-      });
-    });
-  },
 });
