@@ -45,29 +45,44 @@ type Callback = unsafe extern "C" fn(Env, CallbackInfo) -> Value;
 type Finalize = unsafe extern "C" fn(Env, *mut c_void, *mut c_void);
 type CleanupHook = unsafe extern "C" fn(*mut c_void);
 
+type CreateExternalArrayBuffer = unsafe extern "C" fn(
+    Env,
+    *mut c_void,
+    usize,
+    Option<Finalize>,
+    *mut c_void,
+    *mut Value,
+) -> NapiStatus;
+type CreateFunction = unsafe extern "C" fn(
+    Env,
+    *const c_char,
+    usize,
+    Option<Callback>,
+    *mut c_void,
+    *mut Value,
+) -> NapiStatus;
+type SetNamedProperty = unsafe extern "C" fn(Env, Value, *const c_char, Value) -> NapiStatus;
+type GetCbInfo = unsafe extern "C" fn(
+    Env,
+    CallbackInfo,
+    *mut usize,
+    *mut Value,
+    *mut Value,
+    *mut *mut c_void,
+) -> NapiStatus;
+type GetValueDouble = unsafe extern "C" fn(Env, Value, *mut f64) -> NapiStatus;
+type ThrowError = unsafe extern "C" fn(Env, *const c_char, *const c_char) -> NapiStatus;
+type AddEnvCleanupHook = unsafe extern "C" fn(Env, Option<CleanupHook>, *mut c_void) -> NapiStatus;
+
 /// The N-API functions this module calls, resolved once per environment.
 struct Api {
-    create_external_arraybuffer: unsafe extern "C" fn(
-        Env,
-        *mut c_void,
-        usize,
-        Option<Finalize>,
-        *mut c_void,
-        *mut Value,
-    ) -> NapiStatus,
-    create_function: unsafe extern "C" fn(
-        Env,
-        *const c_char,
-        usize,
-        Option<Callback>,
-        *mut c_void,
-        *mut Value,
-    ) -> NapiStatus,
-    set_named_property: unsafe extern "C" fn(Env, Value, *const c_char, Value) -> NapiStatus,
+    create_external_arraybuffer: CreateExternalArrayBuffer,
+    create_function: CreateFunction,
+    set_named_property: SetNamedProperty,
     get_cb_info: GetCbInfo,
-    get_value_double: unsafe extern "C" fn(Env, Value, *mut f64) -> NapiStatus,
-    throw_error: unsafe extern "C" fn(Env, *const c_char, *const c_char) -> NapiStatus,
-    add_env_cleanup_hook: unsafe extern "C" fn(Env, Option<CleanupHook>, *mut c_void) -> NapiStatus,
+    get_value_double: GetValueDouble,
+    throw_error: ThrowError,
+    add_env_cleanup_hook: AddEnvCleanupHook,
 }
 
 /// The address of `name` (NUL-terminated bytes) in the process, if any.
@@ -80,11 +95,11 @@ fn lookup(name: &[u8]) -> Option<usize> {
 }
 
 macro_rules! resolve {
-    ($name:literal) => {
+    ($name:literal, $type:ty) => {
         match lookup(concat!($name, "\0").as_bytes()) {
-            // SAFETY: the runtime exports `$name` with the signature declared
-            // in `Api` (node_api.h); a function address fits in a usize.
-            Some(addr) => unsafe { std::mem::transmute::<usize, _>(addr) },
+            // SAFETY: the runtime exports `$name` with the signature `$type`
+            // (node_api.h); a function address fits in a usize.
+            Some(addr) => unsafe { std::mem::transmute::<usize, $type>(addr) },
             None => return None,
         }
     };
@@ -93,13 +108,16 @@ macro_rules! resolve {
 impl Api {
     fn resolve() -> Option<Api> {
         Some(Api {
-            create_external_arraybuffer: resolve!("napi_create_external_arraybuffer"),
-            create_function: resolve!("napi_create_function"),
-            set_named_property: resolve!("napi_set_named_property"),
-            get_cb_info: resolve!("napi_get_cb_info"),
-            get_value_double: resolve!("napi_get_value_double"),
-            throw_error: resolve!("napi_throw_error"),
-            add_env_cleanup_hook: resolve!("napi_add_env_cleanup_hook"),
+            create_external_arraybuffer: resolve!(
+                "napi_create_external_arraybuffer",
+                CreateExternalArrayBuffer
+            ),
+            create_function: resolve!("napi_create_function", CreateFunction),
+            set_named_property: resolve!("napi_set_named_property", SetNamedProperty),
+            get_cb_info: resolve!("napi_get_cb_info", GetCbInfo),
+            get_value_double: resolve!("napi_get_value_double", GetValueDouble),
+            throw_error: resolve!("napi_throw_error", ThrowError),
+            add_env_cleanup_hook: resolve!("napi_add_env_cleanup_hook", AddEnvCleanupHook),
         })
     }
 }
@@ -189,9 +207,6 @@ unsafe fn arguments<const N: usize>(
 /// needs before it can reach its `State`.
 static CB_INFO: AtomicUsize = AtomicUsize::new(0);
 
-type GetCbInfo =
-    unsafe extern "C" fn(Env, CallbackInfo, *mut usize, *mut Value, *mut Value, *mut *mut c_void) -> NapiStatus;
-
 /// Throws `failure` as a JavaScript `Error` whose `code` is its status
 /// number (`src/ffi.ts` maps it); returns the `undefined` a throwing
 /// callback returns.
@@ -258,7 +273,10 @@ unsafe extern "C" fn view(env: Env, info: CallbackInfo) -> Value {
         let failure = Failure::new(
             Status::InvalidArgument,
             CALL,
-            format!("the runtime could not make an external buffer (napi status {})", status),
+            format!(
+                "the runtime could not make an external buffer (napi status {})",
+                status
+            ),
         );
         return throw(env, state, &failure);
     }

@@ -536,11 +536,17 @@ mod tests {
     }
 
     fn owners(id: u32) -> usize {
-        TABLE[(id & SLOT_MASK) as usize].owners.load(Ordering::SeqCst)
+        TABLE[(id & SLOT_MASK) as usize]
+            .owners
+            .load(Ordering::SeqCst)
     }
 
     fn reserved(id: u32) -> bool {
-        TABLE[(id & SLOT_MASK) as usize].state.load(Ordering::SeqCst) & RESERVED != 0
+        TABLE[(id & SLOT_MASK) as usize]
+            .state
+            .load(Ordering::SeqCst)
+            & RESERVED
+            != 0
     }
 
     #[test]
@@ -610,10 +616,7 @@ mod tests {
             flag.store(true, Ordering::SeqCst);
         });
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(
-            !done.load(Ordering::SeqCst),
-            "close must wait for the call"
-        );
+        assert!(!done.load(Ordering::SeqCst), "close must wait for the call");
         drop(entry);
         closer.join().unwrap();
         assert!(done.load(Ordering::SeqCst));
