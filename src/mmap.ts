@@ -146,7 +146,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
 
   /**
    * Native address of the first mapped byte; `null` for an empty mapping
-   * and after close. **UNSAFE**: memory behind it is freed on close.
+   * and after close. **UNSAFE**: memory behind it is unmapped on close (or
+   * when the last view's buffer that outlives the handle is collected), and
+   * nothing tracks a raw pointer: views are the safe way to reach it.
    */
   get ptr(): Deno.PointerValue {
     return this.#closed ? null : this.#ptr;

@@ -312,3 +312,35 @@ report({ before, open, ended, keptFresh, after: counts() });
     assert.deepEqual(r.after, before);
   },
 );
+
+Deno.test(
+  "on Windows a stale buffer keeps the file mapped (not truncatable) until it is collected",
+  {
+    ignore: Deno.build.os !== "windows",
+  },
+  async () => {
+    const r = await scenario(`
+async function truncates(): Promise<string> {
+  try {
+    await Deno.truncate(path, 10);
+    return "truncated";
+  } catch (error) {
+    return /os error 1224/.test(String(error)) ? "refused" : String(error);
+  }
+}
+const h = mmap.openSync(path);
+let moved: ArrayBuffer | null = h.view().buffer.transfer();
+h.close();
+const closed = await truncates();
+const still = fresh(moved);
+moved = null;
+let after = "";
+for (let i = 0; i < 50 && after !== "truncated"; i++) {
+  await collect(undefined, 1, 1);
+  after = await truncates();
+}
+report({ closed, still, after });
+`);
+    assert.deepEqual(r, { closed: "refused", still: true, after: "truncated" });
+  },
+);
