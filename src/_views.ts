@@ -9,12 +9,14 @@
  * worker, held by an async op) keeps valid memory; only well-behaved code
  * relies on close() emptying its views. Still, it reads everything through
  * intrinsics captured at load, so a replaced `WeakRef.prototype.deref`,
- * `ArrayBuffer.prototype.transfer` or `Array.prototype.push` cannot stop it.
+ * `ArrayBuffer.prototype.transfer` or `Array.prototype.push` (or a setter on
+ * `Array.prototype`) cannot stop it.
  *
  * @module
  */
 
 import {
+  append,
   arrayBufferDetached,
   arrayBufferTransfer,
   isArrayBuffer,
@@ -42,12 +44,12 @@ export class Views {
   add(buffer: ArrayBuffer, owner: object): void {
     owners.set(buffer, owner);
     const refs = this.#refs;
-    refs[refs.length] = new NativeWeakRef(buffer);
+    append(refs, new NativeWeakRef(buffer));
     if (refs.length < this.#pruneAt) return;
     const kept: WeakRef<ArrayBuffer>[] = [];
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i];
-      if (weakRefDeref(ref) !== undefined) kept[kept.length] = ref;
+      if (weakRefDeref(ref) !== undefined) append(kept, ref);
     }
     this.#refs = kept;
     this.#pruneAt = kept.length * 2 > 64 ? kept.length * 2 : 64;

@@ -217,6 +217,10 @@ for (
       "WeakRef.prototype.deref = function () { return undefined; };",
     ],
     [
+      "index setter on Array.prototype",
+      'Object.defineProperty(Array.prototype, "0", { set() {}, get() { return undefined; }, configurable: true });',
+    ],
+    [
       "Array.prototype.push",
       "Array.prototype.push = function () { return 0; };",
     ],
