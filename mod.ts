@@ -4,8 +4,9 @@
  *
  * Map a file, then copy in and out of it with one native `memcpy` per call
  * ({@linkcode read}, {@linkcode write}, and their `…Sync` forms), or work on
- * its bytes in place through a zero-copy {@linkcode view}. Views die with the
- * mapping instead of dangling, every bad argument throws a typed error, and
+ * its bytes in place through a zero-copy {@linkcode view}. The memory behind a
+ * view lives as long as the last reference to it, so a view never dangles,
+ * every bad argument throws a typed error, and
  * Deno's read/write permissions are checked before any file is opened.
  *
  * Run with `--allow-ffi --unstable-ffi --allow-read --allow-write` (plus

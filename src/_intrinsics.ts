@@ -101,6 +101,22 @@ export const weakRefDeref: <T extends WeakKey>(
   ref: WeakRef<T>,
 ) => T | undefined;
 
+const { defineProperty } = Reflect;
+
+/**
+ * Appends `value` to `array` as an own element, without
+ * `Array.prototype.push` and without running a setter someone defined on
+ * `Array.prototype` for that index.
+ */
+export function append<T>(array: T[], value: T): void {
+  defineProperty(array, array.length, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 /**
  * Whether `value` is a real `ArrayBuffer` (not a SharedArrayBuffer, not a
  * look-alike): the built-in getter accepts nothing else.

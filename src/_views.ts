@@ -1,10 +1,29 @@
 /**
  * View bookkeeping: which buffers a mapping has handed out, so that close()
- * can empty them before the memory behind them goes, and so that a live view
- * keeps its handle from being collected. Private to the package.
+ * can empty the ones it can reach, and so that a live view keeps its handle
+ * from being collected. Private to the package.
+ *
+ * Safety does not depend on this file: every view's buffer is an external
+ * buffer that owns the mapping's pages until the engine frees it
+ * (`ffi/src/napi.rs`), so a buffer this bookkeeping misses (moved, sent to a
+ * worker, held by an async op) keeps valid memory; only well-behaved code
+ * relies on close() emptying its views. Still, it reads everything through
+ * intrinsics captured at load, so a replaced `WeakRef.prototype.deref`,
+ * `ArrayBuffer.prototype.transfer` or `Array.prototype.push` (or a setter on
+ * `Array.prototype`) cannot stop it.
  *
  * @module
  */
+
+import {
+  append,
+  arrayBufferDetached,
+  arrayBufferTransfer,
+  isArrayBuffer,
+  weakRefDeref,
+} from "./_intrinsics.ts";
+
+const NativeWeakRef = WeakRef;
 
 // A live view keeps its handle alive: the key (the view's buffer) holds the
 // value (the handle) for as long as the buffer is reachable.
@@ -12,7 +31,7 @@ const owners = new WeakMap<ArrayBuffer, object>();
 
 /** Whether `buffer` is the memory of a mapping, handed out by `view()`. */
 export function isMapped(buffer: ArrayBufferLike): boolean {
-  return buffer instanceof ArrayBuffer && owners.has(buffer);
+  return isArrayBuffer(buffer) && owners.has(buffer);
 }
 
 /** The buffers one mapping has handed out. */
@@ -24,32 +43,31 @@ export class Views {
   /** Records a buffer over the mapping of `owner`. */
   add(buffer: ArrayBuffer, owner: object): void {
     owners.set(buffer, owner);
-    this.#refs.push(new WeakRef(buffer));
-    if (this.#refs.length >= this.#pruneAt) {
-      this.#refs = this.#refs.filter((ref) => ref.deref() !== undefined);
-      this.#pruneAt = Math.max(64, this.#refs.length * 2);
+    const refs = this.#refs;
+    append(refs, new NativeWeakRef(buffer));
+    if (refs.length < this.#pruneAt) return;
+    const kept: WeakRef<ArrayBuffer>[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      if (weakRefDeref(ref) !== undefined) append(kept, ref);
     }
+    this.#refs = kept;
+    this.#pruneAt = kept.length * 2 > 64 ? kept.length * 2 : 64;
   }
 
   /**
-   * Whether a buffer handed out was detached by someone else: moved with
-   * `ArrayBuffer.prototype.transfer`, `structuredClone` or `postMessage`.
-   * The new buffer still points at the mapping and nothing tracks it, so
-   * unmapping (or moving) the mapping would leave it dangling, a crash on
-   * its next access: such a mapping is deliberately left in place until the
-   * process exits. (A buffer collected already cannot be checked.)
+   * Empties every buffer handed out that is still reachable here: each
+   * keeps its identity but loses its bytes (length 0), and its hold on the
+   * pages goes at once.
    */
-  escaped(): boolean {
-    return this.#refs.some((ref) => ref.deref()?.detached === true);
-  }
-
-  /** Empties every buffer handed out, before the memory behind it goes. */
   detach(): void {
-    for (const ref of this.#refs) {
-      const buffer = ref.deref();
-      // Detach: the buffer keeps its identity but loses its bytes.
-      if (buffer !== undefined && !buffer.detached) buffer.transfer(0);
-    }
+    const refs = this.#refs;
     this.#refs = [];
+    for (let i = 0; i < refs.length; i++) {
+      const buffer = weakRefDeref(refs[i]);
+      if (buffer !== undefined && !arrayBufferDetached(buffer)) {
+        arrayBufferTransfer(buffer, 0);
+      }
+    }
   }
 }

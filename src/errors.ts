@@ -52,6 +52,7 @@ export const Status = {
   os: 6,
   tooManyMappings: 7,
   unsupported: 8,
+  busy: 9,
 } as const;
 
 /**
@@ -100,6 +101,7 @@ const STATUS_CLASSES: Record<number, ErrorClass> = {
   [Status.truncated]: Deno.errors.UnexpectedEof,
   [Status.readOnly]: TypeError,
   [Status.unsupported]: Deno.errors.NotSupported,
+  [Status.busy]: Deno.errors.Busy,
 };
 
 const info = new Int32Array(2);

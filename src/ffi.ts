@@ -9,6 +9,7 @@
  * @module
  */
 
+import process from "node:process";
 import { resolveLibrary, resolveLibrarySync } from "./loader.ts";
 
 /** The interface version this TypeScript code was written for. */
@@ -260,6 +261,7 @@ export const symbols = {
 export type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let loaded: Symbols | undefined;
+let loadedPath = "";
 
 function openLibrary(path: string): Symbols {
   let library: Deno.DynamicLibrary<typeof symbols>;
@@ -281,6 +283,7 @@ function openLibrary(path: string): Symbols {
       `mmap native library "${path}" has interface version ${version}, but this package needs version ${ABI_VERSION}: use the library built from the same release`,
     );
   }
+  loadedPath = path;
   return library.symbols;
 }
 
@@ -298,4 +301,77 @@ export async function library(): Promise<Symbols> {
   if (loaded !== undefined) return loaded;
   const path = await resolveLibrary();
   return loaded ??= openLibrary(path);
+}
+
+/**
+ * The N-API side of the same library (`ffi/src/napi.rs`), loaded with
+ * `process.dlopen` from the path `Deno.dlopen` used: the two loads share the
+ * library's statics, so mapping ids resolve on both sides.
+ */
+interface NativeViews {
+  /**
+   * An external `ArrayBuffer` over `[offset, offset + length)` of mapping
+   * `id` (`length` > 0) that keeps the pages mapped until the engine frees
+   * its last backing store.
+   */
+  view(id: number, offset: number, length: number): ArrayBuffer;
+  /** Ties mapping `id` to this thread's environment: closed when it ends. */
+  adopt(id: number): void;
+}
+
+// Captured at load: a caller replacing `process.dlopen` later changes nothing.
+const processDlopen = process.dlopen;
+let views: NativeViews | undefined;
+let viewsError: Error | undefined;
+
+/** The N-API module for this thread, or `undefined` (see `viewsError`). */
+function nativeViews(): NativeViews | undefined {
+  if (views !== undefined || viewsError !== undefined) return views;
+  const module = { exports: {} as Partial<NativeViews> };
+  try {
+    processDlopen(module, loadedPath);
+    const { view, adopt } = module.exports;
+    if (typeof view !== "function" || typeof adopt !== "function") {
+      throw new Error("the library registered no N-API functions");
+    }
+    views = { view, adopt };
+  } catch (error) {
+    viewsError = error as Error;
+  }
+  return views;
+}
+
+/**
+ * Ties a new mapping to this thread (the main thread's or a worker's), so
+ * that its handle is closed when the thread ends. Does nothing where N-API
+ * is missing.
+ *
+ * @param id The native id.
+ */
+export function adoptMapping(id: number): void {
+  nativeViews()?.adopt(id);
+}
+
+/**
+ * Zero-copy memory of a mapping that lives as long as the last reference
+ * to it (see `NativeViews.view`).
+ *
+ * @param id The native id.
+ * @param offset First byte.
+ * @param length Bytes (more than 0).
+ * @throws {Deno.errors.NotSupported} When the runtime has no N-API.
+ */
+export function mappedBuffer(
+  id: number,
+  offset: number,
+  length: number,
+): ArrayBuffer {
+  const native = nativeViews();
+  if (native === undefined) {
+    throw new Deno.errors.NotSupported(
+      `mmap view: zero-copy views need Node-API (process.dlopen), which could not load "${loadedPath}": ${viewsError?.message}; copy with readSync() instead`,
+      { cause: viewsError },
+    );
+  }
+  return native.view(id, offset, length);
 }

@@ -23,7 +23,7 @@ import { promised } from "./_async.ts";
 import { copyOnThread, onThread } from "./_thread.ts";
 import { Views } from "./_views.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
-import { MapFlag, type Symbols } from "./ffi.ts";
+import { adoptMapping, MapFlag, mappedBuffer, type Symbols } from "./ffi.ts";
 import type { MappingInfo } from "./stats.ts";
 import type {
   Advice,
@@ -43,18 +43,18 @@ export function liveMappings(): MappingInfo[] {
   return [...live.values()];
 }
 
-/** What unmapping needs; shared by a handle and its finalizer. */
+/** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
   symbols: Symbols;
   id: number;
-  views: Views;
 }
 
-// When every handle and view is gone, the mapping is released, unless a view
-// escaped (see `Views.escaped`).
+// A handle dropped without close() is closed once it is collected (a view
+// reachable here keeps it alive): its owner of the pages goes, and the pages
+// with the last buffer still referencing them.
 const finalizer = new FinalizationRegistry<Remains>((remains) => {
   live.delete(remains.id);
-  if (!remains.views.escaped()) remains.symbols.mmap_close(remains.id);
+  remains.symbols.mmap_close(remains.id);
 });
 
 /** What a handle remembers of the mapping it was made for. */
@@ -77,9 +77,11 @@ let nameOf: (handle: Mmap) => string;
  * Copy in and out with {@linkcode Mmap.readSync} and {@linkcode Mmap.writeSync}
  * (single native copies), or work on the bytes in place through
  * {@linkcode Mmap.view}. Close it with {@linkcode Mmap.close} or a `using`
- * declaration; views die with the mapping (their length becomes 0), so they
- * never point at freed memory. A handle that is dropped without being closed
- * is unmapped after garbage collection, once its views are gone too.
+ * declaration; the views it can reach become empty (length 0), and the
+ * memory behind any view lives as long as the last reference to it, so no
+ * view ever points at freed memory. A handle that is dropped without being
+ * closed is closed after garbage collection, once its views are gone too;
+ * a handle opened in a worker is closed when the worker ends.
  *
  * Handles come from {@linkcode open}, {@linkcode openSync} and the other
  * `open…` functions; the constructor is not for use.
@@ -121,8 +123,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
       handle.#writable = meta.writable;
       handle.#kind = meta.kind;
       live.set(handle.#id, handle.#info());
-      const remains = { symbols, id: handle.#id, views: handle.#views };
+      const remains = { symbols, id: handle.#id };
       finalizer.register(handle, remains, handle);
+      // Closed when this thread (a worker, say) ends.
+      adoptMapping(handle.#id);
       return handle;
     };
     isHandle = (value): value is Mmap =>
@@ -146,7 +150,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
 
   /**
    * Native address of the first mapped byte; `null` for an empty mapping
-   * and after close. **UNSAFE**: memory behind it is freed on close.
+   * and after close. **UNSAFE**: memory behind it is unmapped on close (or
+   * when the last view's buffer that outlives the handle is collected), and
+   * nothing tracks a raw pointer: views are the safe way to reach it.
    */
   get ptr(): Deno.PointerValue {
     return this.#closed ? null : this.#ptr;
@@ -467,8 +473,11 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * Changes the mapping's length. For a read-write mapping of a whole file
    * the file grows or shrinks with it; anonymous memory just changes size.
    * Contents are kept up to the shorter length; new bytes are zero. The
-   * mapping may move, so views handed out before become empty (take new
-   * ones).
+   * mapping may move, so views handed out before become empty first (take
+   * new ones). A view whose buffer escaped this handle (transferred, sent
+   * to a worker, held by a pending async op) still references the pages,
+   * which must not move under it: resize then refuses with `Busy` until
+   * that buffer is collected.
    *
    * A window that covers the whole file (offset 0, length = the file's
    * size) resizes like a mapping of the whole file.
@@ -484,6 +493,8 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @throws {MmapError} With `code` ENOSPC when `preallocate` finds the
    * disk full, or when a page of the mapping was already lost for want of
    * space.
+   * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
+   * reach still references the mapping.
    */
   resizeSync(length: number | bigint, options?: PreallocateOptions): void {
     if (this.#closed) throw closedError("resize", this.#name);
@@ -498,14 +509,6 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
         `${
           where("resize", this.#name)
         }: the native library predates "preallocate"; update it`,
-      );
-    }
-    if (this.#views.escaped()) {
-      // The mapping may move: a transferred buffer would be left dangling.
-      throw new Deno.errors.Busy(
-        `${
-          where("resize", this.#name)
-        }: a view's buffer was transferred away, so the mapping cannot move`,
       );
     }
     this.#views.detach();
@@ -537,13 +540,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * A `Uint8Array` over the mapped bytes themselves: no copy. Reading it
    * reads the file's pages; writing it (on a writable mapping) changes them.
    *
-   * The view dies with the mapping: after {@linkcode Mmap.close} its length
-   * is 0. While a view is reachable, its mapping is not garbage-collected.
-   * Do not transfer its buffer (`transfer()`, `structuredClone` or
-   * `postMessage` with a transfer list): the moved buffer escapes the
-   * handle. `close()` notices and leaves such a mapping in place; a handle
-   * dropped without `close()` cannot, and its mapping is unmapped under the
-   * moved buffer. Copy the bytes instead (`slice()`).
+   * After {@linkcode Mmap.close} the view's length is 0. While a view is
+   * reachable, its handle is not garbage-collected. The memory behind a
+   * view lives as long as the last reference to its buffer: a buffer moved
+   * beyond the handle's reach (`transfer()`, a BYOB reader, `postMessage`
+   * with a transfer list, an async op such as `file.write(view)`) keeps the
+   * pages mapped, with their bytes, until it is collected, even after
+   * close (and, on Windows, keeps the file from being deleted or truncated
+   * meanwhile). Copy the bytes (`slice()`) to let the mapping go at once.
    *
    * If the file is truncated by someone else, reading past its new end gives
    * zeros and writes there are lost (see {@linkcode Mmap.readSync}).
@@ -572,29 +576,30 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   view(offset: number | bigint = 0, length?: number | bigint): Uint8Array {
     const [at, count] = this.#span(offset, length, "view");
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
-    const buffer = Deno.UnsafePointerView.getArrayBuffer(this.#ptr, count, at);
+    const buffer = mappedBuffer(this.#id, at, count);
     this.#views.add(buffer, this);
     return new Uint8Array(buffer);
   }
 
   /**
-   * Unmaps the file and releases its native resources. Every view handed out
-   * becomes empty first. Closing twice does nothing.
-   *
-   * A view's buffer must not be transferred (`ArrayBuffer.prototype.transfer`,
-   * `structuredClone` or `postMessage` with a transfer list): the moved
-   * buffer would outlive the mapping. When close finds one, it leaves the
-   * mapping in place (until the process exits) instead of unmapping it.
+   * Closes the handle: from here on every call on it throws `BadResource`,
+   * and every view it handed out that is still reachable here becomes
+   * empty. The pages are unmapped (and the file closed) now, or, while a
+   * view's buffer that escaped (transferred, sent to a worker, held by an
+   * async op) still references them, when the last such buffer is
+   * collected. Closing twice does nothing.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const keep = this.#views.escaped();
-    this.#views.detach();
+    let status: number;
+    try {
+      this.#views.detach();
+    } finally {
+      status = this.#symbols.mmap_close(this.#id);
+    }
     live.delete(this.#id);
     finalizer.unregister(this);
-    if (keep) return;
-    const status = this.#symbols.mmap_close(this.#id);
     if (status !== 0 && status !== Status.badHandle) {
       this.#fail(status, "close");
     }

@@ -188,35 +188,76 @@ second.close();
   });
 });
 
-Deno.test("a view whose buffer was transferred away never dangles: close keeps the mapping", async () => {
+Deno.test("a view whose buffer was transferred away never dangles: its pages outlive the handle", async () => {
   // transfer(), structuredClone and postMessage move the view's backing
-  // store to a buffer the handle does not know; unmapping would make the
-  // next access crash, so close() leaves that mapping in place.
+  // store to a buffer the handle does not know; that buffer owns the pages,
+  // so close() retires the handle (live 0) and the pages stay until the
+  // moved buffers are collected.
   const r = await scenario(`
 const h = mmap.openSync(path);
-const moved = h.view().buffer.transfer();
-const cloned = structuredClone(h.view(), { transfer: [h.view(4096).buffer] });
+let moved: ArrayBuffer | null = h.view().buffer.transfer();
+let cloned: Uint8Array | null = structuredClone(h.view(), { transfer: [h.view(4096).buffer] });
 const untouched = h.view();
 h.close();
 await collect();
-report({
+const closed = {
   moved: new Uint8Array(moved)[7],
   cloned: cloned.length,
   untouched: untouched.length,
   live: live(),
   mapped: mapped(),
-});
+};
+moved = null;
+cloned = null;
+await collect(() => mapped() <= 0, 5);
+report({ closed, after: mapped() });
 `);
   assert.deepEqual(r, {
-    moved: 7,
-    cloned: 3 * 4096,
-    untouched: 0,
-    live: 1,
-    mapped: linux ? 1 : -1,
+    closed: {
+      moved: 7,
+      cloned: 3 * 4096,
+      untouched: 0,
+      live: 0,
+      mapped: linux ? 1 : -1,
+    },
+    after: linux ? 0 : -1,
   });
 });
 
-Deno.test("resize refuses to move a mapping whose view buffer was transferred away", async () => {
+Deno.test("a handle dropped without close whose view moved away leaves the pages to the moved buffer", async () => {
+  const r = await scenario(`
+let moved: ArrayBuffer | null = (() => mmap.openSync(path).view().buffer.transfer())();
+await collect(() => live() === 0, 5);
+const dropped = { live: live(), mapped: mapped(), byte: new Uint8Array(moved)[300] };
+moved = null;
+await collect(() => mapped() <= 0, 5);
+report({ dropped, after: mapped() });
+`);
+  assert.deepEqual(r, {
+    dropped: { live: 0, mapped: linux ? 1 : -1, byte: 300 % 251 },
+    after: linux ? 0 : -1,
+  });
+});
+
+Deno.test(
+  "a truncated page touched through a stale buffer after close reads zeros",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    // The SIGBUS guard still finds a closed mapping that a buffer keeps.
+    const r = await scenario(`
+const h = mmap.openSync(path, { write: true });
+const moved = new Uint8Array(h.view().buffer.transfer());
+h.close();
+Deno.truncateSync(path, 4096);
+report({ kept: moved[4095], lost: moved[2 * 4096 + 1], again: moved[4096] });
+`);
+    assert.deepEqual(r, { kept: 4095 % 251, lost: 0, again: 0 });
+  },
+);
+
+Deno.test("resize refuses while a view's buffer that escaped still references the mapping", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/data.bin`;
     await Deno.writeFile(path, pattern(8192));
@@ -225,7 +266,13 @@ Deno.test("resize refuses to move a mapping whose view buffer was transferred aw
     assert.throws(() => h.resizeSync(3 * 8192), Deno.errors.Busy);
     assert.equal(h.len, 8192);
     assert.equal(new Uint8Array(moved)[100], 100);
-    h.close(); // leaves the mapping in place: `moved` still points at it
-    assert.equal(new Uint8Array(moved)[101], 101);
+    // Views the handle can reach are emptied first, so they never block it.
+    const reachable = h.view();
+    (moved as ArrayBuffer).transfer(0); // lets go of the pages at once
+    h.resizeSync(3 * 8192);
+    assert.equal(reachable.length, 0);
+    assert.equal(h.len, 3 * 8192);
+    assert.equal(h.view()[101], 101);
+    h.close();
   });
 });

@@ -26,6 +26,9 @@ pub enum Status {
     TooManyMappings = 7,
     /// The operation does not exist on this platform (`os/stub.rs`).
     Unsupported = 8,
+    /// Zero-copy views still reference the mapping, so it cannot move or
+    /// shrink (resize).
+    Busy = 9,
 }
 
 /// Details of the last failure on this thread.

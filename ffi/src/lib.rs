@@ -11,6 +11,7 @@
 mod abi;
 mod copy;
 mod error;
+mod napi;
 mod open;
 mod os;
 mod pages;
@@ -30,6 +31,7 @@ pub use abi::{
     MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
 pub use copy::{mmap_read, mmap_write};
+pub use napi::napi_register_module_v1;
 #[cfg(not(feature = "no-open-write-with-size"))]
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
@@ -89,7 +91,7 @@ fn constants_text() -> String {
         ("ABI_VERSION", ABI_VERSION.into()),
         ("MAX_INDEX", MAX_INDEX),
     ];
-    let codes: [(&str, i32); 22] = [
+    let codes: [(&str, i32); 23] = [
         ("STATUS_OK", Status::Ok as i32),
         ("STATUS_BAD_HANDLE", Status::BadHandle as i32),
         ("STATUS_OUT_OF_RANGE", Status::OutOfRange as i32),
@@ -99,6 +101,7 @@ fn constants_text() -> String {
         ("STATUS_OS", Status::Os as i32),
         ("STATUS_TOO_MANY_MAPPINGS", Status::TooManyMappings as i32),
         ("STATUS_UNSUPPORTED", Status::Unsupported as i32),
+        ("STATUS_BUSY", Status::Busy as i32),
         ("KIND_NOT_FOUND", KIND_NOT_FOUND),
         ("KIND_PERMISSION_DENIED", KIND_PERMISSION_DENIED),
         ("KIND_ALREADY_EXISTS", KIND_ALREADY_EXISTS),
@@ -152,7 +155,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 37] = [
+    const NAMES: [&str; 38] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -177,6 +180,7 @@ mod tests {
         "STATUS_OS",
         "STATUS_TOO_MANY_MAPPINGS",
         "STATUS_UNSUPPORTED",
+        "STATUS_BUSY",
         "KIND_NOT_FOUND",
         "KIND_PERMISSION_DENIED",
         "KIND_ALREADY_EXISTS",

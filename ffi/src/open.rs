@@ -249,7 +249,7 @@ pub unsafe extern "C" fn mmap_map(
         let opened = open_mapping(path, flags, size, offset, length)?;
         // SAFETY: per this function's contract.
         write_opened(out, &opened).map_err(|failure| {
-            let _ = close_mapping(opened.id);
+            let _ = registry::close(opened.id, "close");
             failure
         })
     })())
@@ -340,29 +340,14 @@ pub unsafe extern "C" fn mmap_anonymous(size: f64, out: *mut u64) -> i32 {
     })())
 }
 
-fn close_mapping(id: u32) -> Result<()> {
-    let released = registry::retire(id, "close")?;
-    let result = if released.map_len == 0 {
-        Ok(())
-    } else {
-        // SAFETY: the slot is retired and idle, so nothing can reach the range.
-        unsafe { os::unmap(released.map_base, released.map_len) }
-    };
-    // Closes the file too, after the pages it backed are unmapped.
-    registry::free(released.index);
-    if released.out_of_space && result.is_ok() {
-        // Everything is released, but pages written through the mapping
-        // never reached the file: say so.
-        return Err(Failure::out_of_space("close"));
-    }
-    result
-}
-
-/// Unmaps mapping `id` and closes its file. A second close of the same id
-/// returns `BadHandle`, which the TypeScript side treats as already closed.
+/// Closes handle `id`: every export refuses the id from here on. The pages
+/// are unmapped and the file closed now, or, while zero-copy views
+/// (`napi.rs`) still reference them, when the last of those is released
+/// (`registry::release`). A second close of the same id returns
+/// `BadHandle`, which the TypeScript side treats as already closed.
 #[no_mangle]
 pub extern "C" fn mmap_close(id: u32) -> i32 {
-    status_of(close_mapping(id))
+    status_of(registry::close(id, "close"))
 }
 
 #[cfg(test)]

@@ -15,8 +15,21 @@
 //! that is still being copied.
 //!
 //! The SIGBUS guard (`os/unix/fault.rs`) takes part in the same count: its handler
-//! pins the slot it repairs (`hold_at`), so `retire` cannot unmap a range (and
-//! let the address be reused) while the handler maps zero pages over it.
+//! pins the slot it repairs (`hold_at`), so a range cannot be unmapped (and
+//! the address reused) while the handler maps zero pages over it.
+//!
+//! Owners. A mapping's pages can outlive its handle: every zero-copy view is
+//! an external `ArrayBuffer` (`napi.rs`) that may be moved beyond any
+//! bookkeeping (`transfer()`, a BYOB reader, `postMessage`, an async op that
+//! holds it on another thread). So each slot counts its owners: the handle
+//! (1, from `insert` until `close`) plus one per external buffer still alive
+//! (`Entry::own`, released by the buffer's finalizer on whatever thread the
+//! engine frees it). `close` retires the handle at once (the id stops
+//! resolving for every export) and drops the handle's owner; the OS mapping,
+//! `map_base`/`map_len` (so the SIGBUS guard still repairs a truncated page
+//! touched through a stale buffer) and the open file stay until the count
+//! reaches 0 (`release`), and only then is the range unmapped and the slot
+//! freed. The hot path (`enter`) never reads the count.
 
 use std::fs::File;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -74,6 +87,9 @@ pub struct Slot {
     /// covers because the filesystem could not allocate them (out of space):
     /// every later call reports that, so `intact` needs only this one word.
     lost: AtomicUsize,
+    /// The handle (until close) plus each live external buffer; see the
+    /// module's notes. The slot stays `RESERVED` until this reaches 0.
+    owners: AtomicUsize,
 }
 
 /// For the fault guard, by slot index: the mapped file (`os::file_key`, 0 for
@@ -106,6 +122,7 @@ const EMPTY: Slot = Slot {
     map_base: AtomicUsize::new(0),
     map_len: AtomicUsize::new(0),
     lost: AtomicUsize::new(0),
+    owners: AtomicUsize::new(0),
 };
 
 /// All zero at start, so the table lives in .bss and costs no file size.
@@ -187,6 +204,7 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
         let key = owned.file.as_deref().map_or(0, os::file_key);
         FILES[index].key.store(key, Ordering::Relaxed);
         FILES[index].offset.store(owned.offset, Ordering::Relaxed);
+        slot.owners.store(1, Ordering::Relaxed);
         {
             let mut table = owned_table();
             if table.len() <= index {
@@ -232,6 +250,15 @@ impl Entry {
     /// What the mapping owns (its file, how it was mapped).
     pub fn owned(&self) -> Option<Owned> {
         owned_at(self.index)
+    }
+
+    /// Adds an owner (an external buffer over the mapping) and returns the
+    /// slot index its `release` takes. The mapping is live and pinned, so the
+    /// handle's owner is still counted and the count cannot reach 0 first.
+    pub fn own(&self) -> usize {
+        // Relaxed as in `Arc::clone`: the release in `release` orders it.
+        self.slot.owners.fetch_add(1, Ordering::Relaxed);
+        self.index
     }
 
     /// Whether `[offset, offset + len)` (caller's coordinates, already checked
@@ -309,20 +336,9 @@ pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
     Ok(Entry { slot, index })
 }
 
-/// What `close` needs to release after the slot stops being live.
-#[derive(Debug)]
-pub struct Released {
-    pub index: usize,
-    pub map_base: usize,
-    pub map_len: usize,
-    /// The guard lost a page for want of space (see `Slot::lost`).
-    pub out_of_space: bool,
-}
-
-/// Clears `LIVE` on the slot of `id`, then waits until no call (and no fault
-/// handler) is using the mapping. Returns the slot, its index and the OS
-/// mapping's base, which is hidden from the fault guard meanwhile.
-fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
+/// Clears `LIVE` on the slot of `id`: from here on the id resolves for no
+/// export. Returns the slot and its index.
+fn unlive(id: u32, call: &'static str) -> Result<(&'static Slot, usize)> {
     let index = (id & SLOT_MASK) as usize;
     let gen = id >> SLOT_BITS;
     let slot = &TABLE[index];
@@ -337,10 +353,17 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => break,
+            Ok(_) => return Ok((slot, index)),
             Err(now) => state = now,
         }
     }
+}
+
+/// Clears `LIVE` on the slot of `id`, then waits until no call (and no fault
+/// handler) is using the mapping. Returns the slot, its index and the OS
+/// mapping's base, which is hidden from the fault guard meanwhile.
+fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
+    let (slot, index) = unlive(id, call)?;
     wait_idle(slot);
     // A fault handler that saw the old range may still be working on it.
     // SeqCst pairs with `hold_at` (increment, then load the range): either the
@@ -350,17 +373,49 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     Ok((slot, index, map_base))
 }
 
-/// Takes a mapping out of use: no new call can enter it, calls already inside
-/// finish first. The slot stays reserved until `free` so that it is not
-/// reused while the caller unmaps.
-pub fn retire(id: u32, call: &'static str) -> Result<Released> {
-    let (slot, index, map_base) = stop(id, call)?;
-    Ok(Released {
-        index,
-        map_base,
-        map_len: slot.map_len.load(Ordering::Relaxed),
-        out_of_space: slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0,
-    })
+/// Closes the handle `id`: no new call can enter it, calls already inside
+/// finish first, and the handle's owner is released. The pages go with the
+/// last owner (see `release`); until then only external buffers reach them.
+pub fn close(id: u32, call: &'static str) -> Result<()> {
+    let (slot, index) = unlive(id, call)?;
+    wait_idle(slot);
+    let out_of_space = slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0;
+    release(index)?;
+    if out_of_space {
+        // The handle is released (the pages go with the last owner), but
+        // pages written through the mapping never reached the file: say so.
+        return Err(Failure::out_of_space(call));
+    }
+    Ok(())
+}
+
+/// Drops one owner of slot `index` (the handle's, from `close`, or an
+/// external buffer's, from its finalizer, on any thread). The last one
+/// unmaps the range, closes the file and frees the slot.
+pub fn release(index: usize) -> Result<()> {
+    let slot = match TABLE.get(index) {
+        Some(slot) => slot,
+        None => return Ok(()),
+    };
+    // AcqRel as in `Arc`'s drop: every use through another owner happens
+    // before the unmap below.
+    if slot.owners.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return Ok(());
+    }
+    // Hidden from the fault guard first; see `stop`.
+    let map_base = slot.map_base.swap(0, Ordering::SeqCst);
+    wait_idle(slot);
+    let map_len = slot.map_len.load(Ordering::Relaxed);
+    let result = if map_base == 0 || map_len == 0 {
+        Ok(())
+    } else {
+        // SAFETY: no owner is left: the handle is closed (no export resolves
+        // the id, and no call is inside) and no buffer references the range.
+        unsafe { os::unmap(map_base, map_len) }
+    };
+    // Closes the file too, after the pages it backed are unmapped.
+    free(index);
+    result
 }
 
 /// Exclusive use of a live mapping, for changing it (resize): no other call
@@ -388,6 +443,11 @@ impl Exclusive {
     }
     pub fn map_len(&self) -> usize {
         self.slot.map_len.load(Ordering::Relaxed)
+    }
+    /// Whether external buffers (zero-copy views) still reference the
+    /// mapping: it must then neither move nor shrink under them.
+    pub fn shared(&self) -> bool {
+        self.slot.owners.load(Ordering::Acquire) > 1
     }
     /// Why the fault guard replaced part of the mapping (see `Slot::lost`),
     /// or `None` while it is intact.
@@ -424,9 +484,9 @@ pub fn exclusive(id: u32, call: &'static str) -> Result<Exclusive> {
     })
 }
 
-/// Makes a retired slot available again, and closes what it owned (the
-/// file) once the record is out of the table.
-pub fn free(index: usize) {
+/// Makes a slot whose last owner is gone available again, and closes what it
+/// owned (the file) once the record is out of the table.
+fn free(index: usize) {
     let owned = owned_table().get_mut(index).and_then(Option::take);
     drop(owned);
     let slot = &TABLE[index];
@@ -510,7 +570,7 @@ impl Drop for Held {
 }
 
 /// For the SIGBUS handler: finds the mapping whose OS range contains `addr`
-/// and pins it, so that `retire` waits until the handler is done with it.
+/// and pins it, so that `release` waits until the handler is done with it.
 /// Lock-free and allocation-free (async-signal-safe); scans the table, which
 /// is fine for a path taken once per truncation. Unix only, as `Held`.
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -561,30 +621,66 @@ mod tests {
         insert(fields, Owned::default())
     }
 
+    /// No OS range (`map_len` 0), so that releasing the last owner unmaps
+    /// nothing.
     fn fields(base: usize, len: usize) -> Fields {
         Fields {
             base,
             len,
             flags: 0,
             map_base: base,
-            map_len: len,
+            map_len: 0,
         }
     }
 
+    fn owners(id: u32) -> usize {
+        TABLE[(id & SLOT_MASK) as usize]
+            .owners
+            .load(Ordering::SeqCst)
+    }
+
+    fn reserved(id: u32) -> bool {
+        TABLE[(id & SLOT_MASK) as usize]
+            .state
+            .load(Ordering::SeqCst)
+            & RESERVED
+            != 0
+    }
+
     #[test]
-    fn insert_enter_retire_free() {
+    fn insert_enter_close() {
         let id = insert_test(fields(0x1000, 10)).unwrap();
         {
             let entry = enter(id, "test").unwrap();
             assert_eq!(entry.base(), 0x1000);
             assert_eq!(entry.len(), 10);
         }
-        let released = retire(id, "test").unwrap();
-        assert_eq!(released.map_base, 0x1000);
-        assert_eq!(released.map_len, 10);
-        free(released.index);
+        assert_eq!(owners(id), 1);
+        close(id, "test").unwrap();
+        assert!(!reserved(id));
         assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
-        assert_eq!(retire(id, "test").unwrap_err().status, Status::BadHandle);
+        assert_eq!(close(id, "test").unwrap_err().status, Status::BadHandle);
+    }
+
+    #[test]
+    fn buffers_keep_a_closed_slot_until_the_last_is_released() {
+        let id = insert_test(fields(0x5000, 10)).unwrap();
+        let (a, b) = {
+            let entry = enter(id, "test").unwrap();
+            (entry.own(), entry.own())
+        };
+        assert_eq!(owners(id), 3);
+        close(id, "test").unwrap();
+        // The handle is gone at once; the slot (and its range) stay.
+        assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
+        assert_eq!(close(id, "test").unwrap_err().status, Status::BadHandle);
+        assert!(reserved(id));
+        assert_eq!(TABLE[a].map_base.load(Ordering::SeqCst), 0x5000);
+        release(a).unwrap();
+        assert!(reserved(id));
+        release(b).unwrap();
+        assert!(!reserved(id));
+        assert_eq!(TABLE[b].map_base.load(Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -597,17 +693,16 @@ mod tests {
         let id = insert_test(fields(0x2000, 1)).unwrap();
         let forged = id ^ (1 << SLOT_BITS);
         assert_eq!(enter(forged, "test").unwrap_err().status, Status::BadHandle);
-        let released = retire(id, "test").unwrap();
-        free(released.index);
+        close(id, "test").unwrap();
         // The slot may be reused with a new generation; the old id stays dead.
         let again = insert_test(fields(0x3000, 2)).unwrap();
         assert_ne!(again, id);
         assert_eq!(enter(id, "test").unwrap_err().status, Status::BadHandle);
-        free(retire(again, "test").unwrap().index);
+        close(again, "test").unwrap();
     }
 
     #[test]
-    fn retire_waits_for_calls_in_flight() {
+    fn close_waits_for_calls_in_flight() {
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
         let id = insert_test(fields(0x4000, 1)).unwrap();
@@ -615,15 +710,11 @@ mod tests {
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
         let closer = std::thread::spawn(move || {
-            let released = retire(id, "test").unwrap();
+            close(id, "test").unwrap();
             flag.store(true, Ordering::SeqCst);
-            free(released.index);
         });
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(
-            !done.load(Ordering::SeqCst),
-            "retire must wait for the call"
-        );
+        assert!(!done.load(Ordering::SeqCst), "close must wait for the call");
         drop(entry);
         closer.join().unwrap();
         assert!(done.load(Ordering::SeqCst));

@@ -25,6 +25,15 @@ fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)>
             "only read-write mappings of a whole file and anonymous memory can be resized",
         ));
     }
+    // A zero-copy view's buffer may be anywhere (moved, sent to a worker,
+    // held by an async op): the pages must neither move nor go under it.
+    if held.shared() {
+        return Err(Failure::new(
+            Status::Busy,
+            CALL,
+            "views of the mapping are still referenced, so it cannot move: drop them (or let them be collected) first",
+        ));
+    }
     // Zero pages replaced a truncated tail or a page the disk had no room
     // for (os/unix/fault.rs): resizing would carry them along or move them;
     // the caller maps the file again instead.

@@ -41,6 +41,10 @@
 //!   shared memory, grows it to at least `size` bytes and maps all of it
 //!   read-write; returns the address (0 when empty) and length.
 //! - `shm_unlink(name)`: removes a shared memory name.
+//! - `process_symbol(name)`: the address of a function the running process
+//!   already exports (the executable or a library it loaded), or 0; how the
+//!   N-API side (`napi.rs`) finds the runtime's `napi_*` functions without
+//!   linking to them.
 //!
 //! All addresses given to these functions are page aligned. Empty ranges are
 //! never mapped: callers represent an empty mapping as address 0, length 0.
@@ -92,6 +96,8 @@ mod consts {
     // <asm-generic/fcntl.h> (x86_64 and aarch64)
     pub const O_NONBLOCK: CInt = 0o4000;
     pub const O_NOCTTY: CInt = 0o400;
+    // <dlfcn.h>: `# define RTLD_DEFAULT ((void *) 0)`
+    pub const RTLD_DEFAULT: *mut std::ffi::c_void = std::ptr::null_mut();
 }
 
 /// Constants whose values differ between Linux and macOS.
@@ -113,6 +119,8 @@ mod consts {
     // <sys/fcntl.h>
     pub const O_NONBLOCK: CInt = 0x4;
     pub const O_NOCTTY: CInt = 0x20000;
+    // <dlfcn.h>: `#define RTLD_DEFAULT ((void *) -2)`
+    pub const RTLD_DEFAULT: *mut std::ffi::c_void = -2isize as *mut std::ffi::c_void;
 }
 
 use consts::*;
@@ -164,6 +172,7 @@ extern "C" {
     fn mlock(addr: *const c_void, len: usize) -> CInt;
     fn munlock(addr: *const c_void, len: usize) -> CInt;
     fn getrlimit(resource: CInt, limit: *mut Rlimit) -> CInt;
+    fn dlsym(handle: *mut c_void, symbol: *const std::os::raw::c_char) -> *mut c_void;
 }
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -749,4 +758,13 @@ pub fn shm_unlink(name: &str) -> Result<()> {
         return Err(Failure::last_os("shm_unlink"));
     }
     Ok(())
+}
+
+/// The address of `name` in the process's global symbol scope, or 0.
+/// dlsym(3): "RTLD_DEFAULT: Find the first occurrence of the desired symbol
+/// using the default shared object search order", which includes the
+/// executable's exported symbols (Deno exports its `napi_*` functions).
+pub fn process_symbol(name: &std::ffi::CStr) -> usize {
+    // SAFETY: `name` is NUL-terminated; dlsym only reads it.
+    unsafe { dlsym(RTLD_DEFAULT, name.as_ptr()) as usize }
 }

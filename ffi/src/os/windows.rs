@@ -87,6 +87,8 @@ extern "system" {
     fn OpenFileMappingW(access: Dword, inherit: Bool, name: *const u16) -> Handle;
     fn GetLastError() -> Dword;
     fn GetCurrentProcess() -> Handle;
+    fn GetModuleHandleW(name: *const u16) -> Handle;
+    fn GetProcAddress(module: Handle, name: *const u8) -> *mut c_void;
     fn VirtualLock(address: *mut c_void, bytes: usize) -> Bool;
     fn VirtualUnlock(address: *mut c_void, bytes: usize) -> Bool;
     fn VirtualQuery(
@@ -722,4 +724,20 @@ pub fn shm_unlink(name: &str) -> Result<()> {
     // SAFETY: closing the handle just opened.
     unsafe { CloseHandle(section) };
     Ok(())
+}
+
+/// The address of `name` exported by the process's executable, or 0.
+/// GetModuleHandleW: "If this parameter is NULL, GetModuleHandle returns a
+/// handle to the file used to create the calling process (.exe file)";
+/// deno.exe exports its `napi_*` functions.
+pub fn process_symbol(name: &std::ffi::CStr) -> usize {
+    // SAFETY: a null name asks for the executable's module, which lives as
+    // long as the process; `name` is NUL-terminated.
+    unsafe {
+        let module = GetModuleHandleW(std::ptr::null());
+        if module.is_null() {
+            return 0;
+        }
+        GetProcAddress(module, name.as_ptr() as *const u8) as usize
+    }
 }
