@@ -9,6 +9,8 @@
  * @module
  */
 
+import { append } from "./_intrinsics.ts";
+
 /** Reads little- or big-endian integers, or `undefined` past the end. */
 class Reader {
   private readonly bytes: Uint8Array;
@@ -64,16 +66,16 @@ function elf(bytes: Uint8Array): Parsed {
   const shentsize = r.u16(at(46, 58))!;
   const shnum = r.u16(at(48, 60))!;
   const regions: Region[] = [[0, header, "the ELF header"]];
-  regions.push([phoff, phentsize * phnum, "the program headers"]);
+  append(regions, [phoff, phentsize * phnum, "the program headers"]);
   if (shnum > 0) {
-    regions.push([shoff, shentsize * shnum, "the section headers"]);
+    append(regions, [shoff, shentsize * shnum, "the section headers"]);
   }
   for (let i = 0; i < phnum; i++) {
     const p = phoff + i * phentsize;
     const offset = r.word(p + at(4, 8), bits);
     const size = r.word(p + at(16, 32), bits);
     if (offset === undefined || size === undefined) break; // reported above
-    regions.push([offset, size, `segment ${i}`]);
+    append(regions, [offset, size, `segment ${i}`]);
   }
   for (let i = 0; i < shnum; i++) {
     const s = shoff + i * shentsize;
@@ -83,7 +85,7 @@ function elf(bytes: Uint8Array): Parsed {
     if (type === undefined || offset === undefined || size === undefined) {
       break;
     }
-    if (type !== 8) regions.push([offset, size, `section ${i}`]); // not NOBITS
+    if (type !== 8) append(regions, [offset, size, `section ${i}`]); // not NOBITS
   }
   return regions;
 }
@@ -94,7 +96,7 @@ function pe(bytes: Uint8Array): Parsed {
   const lfanew = r.u32(0x3c);
   if (lfanew === undefined) return "a cut-off DOS header";
   const regions: Region[] = [[0, 0x40, "the DOS header"]];
-  regions.push([lfanew, 24, "the PE header"]);
+  append(regions, [lfanew, 24, "the PE header"]);
   const sections = r.u16(lfanew + 6);
   const optional = r.u16(lfanew + 20);
   if (sections === undefined || optional === undefined) return regions;
@@ -104,19 +106,19 @@ function pe(bytes: Uint8Array): Parsed {
   const symbolCount = r.u32(lfanew + 16);
   if (symbols !== undefined && symbolCount !== undefined && symbols !== 0) {
     const strings = symbols + 18 * symbolCount;
-    regions.push([strings, 4, "the COFF symbol table"]);
+    append(regions, [strings, 4, "the COFF symbol table"]);
     const length = r.u32(strings);
     if (length !== undefined) {
-      regions.push([strings, length, "the COFF string table"]);
+      append(regions, [strings, length, "the COFF string table"]);
     }
   }
   const table = lfanew + 24 + optional;
-  regions.push([table, 40 * sections, "the section table"]);
+  append(regions, [table, 40 * sections, "the section table"]);
   for (let i = 0; i < sections; i++) {
     const size = r.u32(table + 40 * i + 16);
     const offset = r.u32(table + 40 * i + 20);
     if (size === undefined || offset === undefined) break;
-    regions.push([offset, size, `section ${i}`]);
+    append(regions, [offset, size, `section ${i}`]);
   }
   return regions;
 }
@@ -141,7 +143,7 @@ function machO(bytes: Uint8Array): Parsed {
       const offset = r.word(at + (bits === 8 ? 40 : 32), bits);
       const filesize = r.word(at + (bits === 8 ? 48 : 36), bits);
       if (offset !== undefined && filesize !== undefined) {
-        regions.push([offset, filesize, `segment ${i}`]);
+        append(regions, [offset, filesize, `segment ${i}`]);
       }
     }
     at += length;
@@ -159,7 +161,7 @@ function fat(bytes: Uint8Array): Parsed {
     const offset = r.u32(8 + 20 * i + 8);
     const size = r.u32(8 + 20 * i + 12);
     if (offset === undefined || size === undefined) break;
-    regions.push([offset, size, `architecture ${i}`]);
+    append(regions, [offset, size, `architecture ${i}`]);
   }
   return regions;
 }
@@ -182,9 +184,15 @@ const FORMATS: [name: string, magic: number[], parse: typeof elf][] = [
  */
 export function libraryProblem(bytes: Uint8Array): string | undefined {
   if (bytes.length === 0) return "it is empty";
-  const format = FORMATS.find(([, magic]) =>
-    magic.every((byte, i) => bytes[i] === byte)
-  );
+  // Loops, not Array.prototype methods, which a caller may have replaced
+  // before the library is loaded.
+  let format: (typeof FORMATS)[number] | undefined;
+  for (let f = 0; format === undefined && f < FORMATS.length; f++) {
+    const magic = FORMATS[f][1];
+    let same = true;
+    for (let i = 0; i < magic.length; i++) same &&= bytes[i] === magic[i];
+    if (same) format = FORMATS[f];
+  }
   if (format === undefined) {
     return `it is not a shared library (no ELF, PE or Mach-O header): it starts with ${
       [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0"))
@@ -194,7 +202,8 @@ export function libraryProblem(bytes: Uint8Array): string | undefined {
   const [name, , parse] = format;
   const parsed = parse(bytes);
   if (typeof parsed === "string") return `it has ${parsed} (${name})`;
-  for (const [offset, length, what] of parsed) {
+  for (let r = 0; r < parsed.length; r++) {
+    const [offset, length, what] = parsed[r];
     if (offset + length > bytes.length) {
       return `it is truncated to ${bytes.length} bytes: ${what} (${name}) needs bytes up to ${
         offset + length

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { platformAsset } from "./platform.ts";
 import { cacheDirectory, cacheVariables } from "./_cache.ts";
 import { download, note, type Plan } from "./_download.ts";
+import { append } from "./_intrinsics.ts";
 import { checkLibrary } from "./_library_check.ts";
 import {
   downloadUrl,
@@ -39,7 +40,7 @@ function isFile(path: string, hidden: string[]): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) hidden.push(path);
+    if (error instanceof Deno.errors.NotCapable) append(hidden, path);
     return false;
   }
 }
@@ -85,16 +86,20 @@ function explicitLibrary(): string | undefined {
 
 /** Candidate dev builds, in the order they are tried. */
 function devCandidates(asset: string): string[] {
+  // No Array.prototype methods before the library is loaded: a caller may
+  // have replaced them (see _intrinsics.ts).
   const candidates: string[] = [];
+  let cwd: string | undefined;
   try {
-    candidates.push(resolve("dist", asset));
+    cwd = resolve("dist", asset);
+    append(candidates, cwd);
   } catch {
     // No read permission for the current directory: skip it.
   }
   const here = new URL(`../dist/${asset}`, import.meta.url);
   if (here.protocol === "file:") {
     const path = fileURLToPath(here);
-    if (!candidates.includes(path)) candidates.push(path);
+    if (path !== cwd) append(candidates, path);
   }
   return candidates;
 }
@@ -113,7 +118,11 @@ function locate(): Found {
   if (explicit !== undefined) return { path: explicit };
   const { asset } = platformAsset();
   const hidden: string[] = [];
-  const dev = devCandidates(asset).find((path) => isFile(path, hidden));
+  const candidates = devCandidates(asset);
+  let dev: string | undefined;
+  for (let i = 0; dev === undefined && i < candidates.length; i++) {
+    if (isFile(candidates[i], hidden)) dev = candidates[i];
+  }
   if (dev !== undefined) {
     checkLibrary(dev, "a local build");
     return { path: dev };

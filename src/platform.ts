@@ -61,7 +61,12 @@ export function platformAsset(
   os: string = Deno.build.os,
   arch: string = Deno.build.arch,
 ): PlatformAsset {
-  const found = PLATFORMS.find((p) => p.os === os && p.arch === arch);
+  // A loop, not Array.prototype.find, which a caller may have replaced.
+  let found: PlatformAsset | undefined;
+  for (let i = 0; found === undefined && i < PLATFORMS.length; i++) {
+    const p = PLATFORMS[i];
+    if (p.os === os && p.arch === arch) found = p;
+  }
   if (found === undefined) {
     const supported = PLATFORMS.map((p) => `${p.os}-${p.arch}`).join(", ");
     throw new Deno.errors.NotSupported(

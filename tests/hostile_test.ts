@@ -144,6 +144,28 @@ report({ results, viewAfterClose: view.byteLength });
   assert.equal(viewAfterClose, 0);
 });
 
+Deno.test("replacing Array methods before the first open does not stop the loader", async () => {
+  // The library is loaded on the first open: everything the loader does
+  // runs after the caller had its chance to tamper.
+  const out = await run(`
+for (const name of ["push", "find", "includes", "map", "every", "some", "filter"]) {
+  Object.defineProperty(Array.prototype, name, { value: () => { throw new Error(name); } });
+}
+const m = mmap.openSync(path);
+const bytes = new Uint8Array(4);
+m.readSync(bytes, 10);
+const view = m.view(0, 4);
+const first = [view[0], view[1], view[2], view[3]];
+m.close();
+report({ read: [bytes[0], bytes[1], bytes[2], bytes[3]], first, after: view.length });
+`);
+  assert.deepEqual(lastJson(out), {
+    read: [10, 11, 12, 13],
+    first: [0, 1, 2, 3],
+    after: 0,
+  });
+});
+
 Deno.test("option objects are read once: a getter cannot answer two checks differently", async () => {
   const out = await run(`
 let reads = 0;
