@@ -348,3 +348,197 @@ report({ closed, still, after });
     assert.deepEqual(r, { closed: "refused", still: true, after: "truncated" });
   },
 );
+
+/**
+ * The child that fuzzes sequences: `steps` random operations on one file —
+ * write through the handle, take a view and let it escape (`transfer()`, a
+ * BYOB read, a byte stream's enqueue), close and reopen, resize (grow),
+ * drop escaped buffers and collect, an async `file.write` of one — checked
+ * against a model of the file. Every escaped buffer must show the model's
+ * bytes at its offset after every step (a mapping of a file shares its page
+ * cache, so stale buffers see later writes too), and a resize must refuse
+ * with Busy exactly while an escaped buffer is alive. Prints
+ * `{ steps, mismatches, notes }`.
+ */
+const SEQUENCES = `
+import * as mmap from ${JSON.stringify(MOD_URL)};
+${GC}
+const [seedArg, stepsArg] = Deno.args;
+let state = Number(seedArg) >>> 0 || 1;
+function rand(): number {
+  state ^= state << 13; state >>>= 0;
+  state ^= state >>> 17;
+  state ^= state << 5; state >>>= 0;
+  return state / 2 ** 32;
+}
+const int = (n: number) => Math.floor(rand() * n);
+const dir = Deno.makeTempDirSync();
+const path = dir + "/seq.bin";
+let model = new Uint8Array(8 * 4096).map((_, i) => (i * 13) % 251);
+Deno.writeFileSync(path, model);
+let m = mmap.openSync(path, { write: true });
+/** Escaped buffers, the file offset each shows, and which handle made it. */
+let escaped: { buffer: ArrayBuffer; at: number; handle: number }[] = [];
+let handle = 0;
+let mismatches = 0;
+const notes: string[] = [];
+function fail(note: string) {
+  if (mismatches < 5) notes[mismatches] = note;
+  mismatches++;
+}
+function check(step: number, op: string) {
+  for (const { buffer, at } of escaped) {
+    const bytes = new Uint8Array(buffer);
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] !== model[at + i]) {
+        fail(\`step \${step} (\${op}): escaped buffer at \${at} byte \${i} is \${bytes[i]}, model \${model[at + i]}\`);
+        return;
+      }
+    }
+  }
+}
+async function escape(kind: number): Promise<void> {
+  const at = int(model.length - 64);
+  const n = 1 + int(64);
+  const view = m.view(at, n);
+  if (kind === 0) {
+    // The buffer starts where the view does, less its offset in it.
+    escaped.push({ buffer: view.buffer.transfer(), at: at - view.byteOffset, handle });
+  } else if (kind === 1) {
+    // A BYOB read moves the buffer into the result.
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(c) { c.close(); c.byobRequest!.respond(0); },
+    });
+    const reader = stream.getReader({ mode: "byob" });
+    const { value } = await reader.read(view);
+    if (value !== undefined) {
+      escaped.push({ buffer: value.buffer as ArrayBuffer, at: at - value.byteOffset, handle });
+    }
+  } else {
+    // enqueue() moves the buffer into the queue; reading gets it back.
+    let out: Uint8Array | undefined;
+    const stream = new ReadableStream({ type: "bytes", start(c) { c.enqueue(view); c.close(); } });
+    const reader = stream.getReader();
+    const { value } = await reader.read();
+    out = value;
+    if (out !== undefined) {
+      escaped.push({ buffer: out.buffer as ArrayBuffer, at: at - out.byteOffset, handle });
+    }
+  }
+}
+const total = Number(stepsArg);
+for (let step = 0; step < total; step++) {
+  const op = int(9);
+  let name = "";
+  try {
+    if (op <= 2) {
+      name = "write";
+      const at = int(model.length - 256);
+      const bytes = new Uint8Array(1 + int(256)).map(() => int(256));
+      m.writeSync(bytes, at);
+      model.set(bytes, at);
+    } else if (op === 3) {
+      name = "escape";
+      await escape(int(3));
+    } else if (op === 4) {
+      name = "reopen";
+      m.close();
+      m = mmap.openSync(path, { write: true });
+      handle++;
+    } else if (op === 5) {
+      name = "resize";
+      const grown = model.length + 4096 * (1 + int(2));
+      // Only buffers of this handle's mapping hold it in place; those of
+      // closed handles keep their own (old) mappings.
+      const busy = escaped.some((e) => e.handle === handle);
+      try {
+        m.resizeSync(grown);
+        if (busy) fail(\`step \${step}: resize went ahead under an escaped buffer\`);
+        const next = new Uint8Array(grown);
+        next.set(model);
+        model = next;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.Busy)) throw error;
+        // Busy is right only while escaped buffers may still be alive.
+      }
+    } else if (op === 6) {
+      name = "drop";
+      escaped = escaped.slice(0, int(escaped.length + 1));
+      await collect(() => false, 2, 2);
+    } else if (op === 7 && escaped.length > 0) {
+      name = "file.write";
+      const e = escaped[int(escaped.length)];
+      const out = await Deno.open(dir + "/out.bin", { write: true, create: true, truncate: true });
+      const pending = out.write(new Uint8Array(e.buffer));
+      m.close();
+      m = mmap.openSync(path, { write: true });
+      handle++;
+      await pending;
+      out.close();
+      const written = Deno.readFileSync(dir + "/out.bin");
+      for (let i = 0; i < written.length; i++) {
+        if (written[i] !== model[e.at + i]) {
+          fail(\`step \${step}: file.write wrote byte \${i} = \${written[i]}, model \${model[e.at + i]}\`);
+          break;
+        }
+      }
+    } else {
+      name = "read";
+      const at = int(model.length - 64);
+      const bytes = new Uint8Array(64);
+      m.readSync(bytes, at);
+      for (let i = 0; i < 64; i++) {
+        if (bytes[i] !== model[at + i]) { fail(\`step \${step}: read byte \${i}\`); break; }
+      }
+    }
+  } catch (error) {
+    fail(\`step \${step} (\${name}): \${(error as Error).name}: \${(error as Error).message}\`);
+  }
+  check(step, name);
+}
+m.close();
+escaped = [];
+await collect(() => false, 3, 3);
+const file = Deno.readFileSync(path);
+if (file.length !== model.length) fail("file length " + file.length + ", model " + model.length);
+for (let i = 0; i < model.length; i++) {
+  if (file[i] !== model[i]) { fail("file byte " + i + " differs from the model"); break; }
+}
+console.log(JSON.stringify({ steps: total, mismatches, notes }));
+`;
+
+Deno.test("fuzz: escaping views interleaved with close, reopen, resize and async writes match a model, in a child process", async () => {
+  const long = Deno.env.get("MMAP_LONG_TESTS") === "1";
+  const fixed = Deno.env.get("MMAP_FUZZ_SEED");
+  const seeds = fixed !== undefined
+    ? [Number(fixed)]
+    : long
+    ? Array.from({ length: 8 }, () => (Math.random() * 2 ** 32) >>> 0)
+    : [20261201];
+  const steps = long ? 20_000 : 600;
+  let made = 0;
+  for (const seed of seeds) {
+    const out = await runDeno(SEQUENCES, GC_FLAGS, {
+      args: [String(seed), String(steps)],
+    });
+    assert.equal(
+      out.signal,
+      null,
+      `seed ${seed}: the child died of ${out.signal}\n${out.stderr}`,
+    );
+    const result = lastJson<
+      { steps: number; mismatches: number; notes: string[] }
+    >(out);
+    assert.deepEqual(
+      { seed, mismatches: result.mismatches, notes: result.notes },
+      { seed, mismatches: 0, notes: [] },
+    );
+    made += result.steps;
+  }
+  if (long) {
+    console.log(
+      `sequence fuzz: ${made} steps over seeds ${seeds.join(", ")}, 0 crashes`,
+    );
+  }
+});
