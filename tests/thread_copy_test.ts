@@ -80,3 +80,20 @@ Deno.test("a view of another mapping as the buffer is copied in place", async ()
     assert.deepEqual(Deno.readFileSync(`${dir}/b.bin`), data);
   });
 });
+
+Deno.test("read() and write() of 64 MiB or more into a growable SharedArrayBuffer behave like readSync()", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/big.bin`;
+    const data = pattern(BIG, 5);
+    Deno.writeFileSync(path, data);
+    using m = openSync(path, { write: true });
+    const shared = new SharedArrayBuffer(BIG, { maxByteLength: 2 * BIG });
+    const dst = new Uint8Array(shared);
+    // Before, the thread path refused a growable buffer with a TypeError.
+    assert.equal(await read(m, dst, 0), BIG);
+    assert.deepEqual(dst, data);
+    dst.fill(7);
+    assert.equal(await write(m, dst, 0), BIG);
+    assert.equal(m.view(BIG - 1, 1)[0], 7);
+  });
+});
