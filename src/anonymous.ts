@@ -6,7 +6,8 @@
 
 import { toIndex } from "./_args.ts";
 import { library, librarySync, type Symbols } from "./ffi.ts";
-import { adopt, type Mmap } from "./mmap.ts";
+import { adopt } from "./_handles.ts";
+import type { Mmap } from "./mmap.ts";
 
 const META = {
   path: "",

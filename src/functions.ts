@@ -7,7 +7,7 @@
  */
 
 import { promised } from "./_async.ts";
-import { toHandle } from "./mmap.ts";
+import { toHandle } from "./_handles.ts";
 import type {
   Advice,
   FlushMode,

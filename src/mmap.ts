@@ -1,15 +1,14 @@
 /**
  * The `Mmap` class: one open mapping, with its fields, copies, views,
  * write-back, page advice, resize and close. How a mapping is opened lives
- * in `open.ts`, `anonymous.ts` and `shared.ts`; they all end in
- * {@linkcode adopt}, which turns a native result into a handle.
+ * in `open.ts`, `anonymous.ts` and `shared.ts`; they all end in `adopt`
+ * (`_handles.ts`), which turns a native result into a handle.
  *
  * @module
  */
 
 import {
   checkRange,
-  describe,
   toAdvice,
   toBytes,
   toFlag,
@@ -24,6 +23,7 @@ import { copyOnThread, onThread } from "./_thread.ts";
 import { Views } from "./_views.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
 import { adoptMapping, MapFlag, mappedBuffer, type Symbols } from "./ffi.ts";
+import { hooks, live } from "./_handles.ts";
 import type { MappingInfo } from "./stats.ts";
 import type {
   Advice,
@@ -33,15 +33,6 @@ import type {
   PreallocateOptions,
 } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
-
-// This thread's live handles, by native id, for stats(). Plain records, so
-// that the list never keeps a handle alive.
-const live = new Map<number, MappingInfo>();
-
-/** This thread's live mappings, for `stats()`. */
-export function liveMappings(): MappingInfo[] {
-  return [...live.values()];
-}
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -56,20 +47,6 @@ const finalizer = new FinalizationRegistry<Remains>((remains) => {
   live.delete(remains.id);
   remains.symbols.mmap_close(remains.id);
 });
-
-/** What a handle remembers of the mapping it was made for. */
-export interface MappingMeta {
-  /** Absolute path of the file, the shared memory name, or `""`. */
-  path: string;
-  /** The name for messages: the path as the user gave it. */
-  name: string;
-  writable: boolean;
-  kind: MappingKind;
-}
-
-let create: (symbols: Symbols, out: BigUint64Array, meta: MappingMeta) => Mmap;
-let isHandle: (value: unknown) => value is Mmap;
-let nameOf: (handle: Mmap) => string;
 
 /**
  * An open memory mapping of a file (or of part of one).
@@ -112,7 +89,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   #views = new Views();
 
   static {
-    create = (symbols, out, meta) => {
+    hooks.create = (symbols, out, meta) => {
       const handle = new Mmap(Mmap.#key);
       handle.#symbols = symbols;
       handle.#id = Number(out[0]);
@@ -129,9 +106,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
       adoptMapping(handle.#id);
       return handle;
     };
-    isHandle = (value): value is Mmap =>
+    hooks.isHandle = (value): value is Mmap =>
       typeof value === "object" && value !== null && #id in value;
-    nameOf = (handle) => handle.#name;
+    hooks.nameOf = (handle) => handle.#name;
   }
 
   static readonly #key = Symbol("Mmap");
@@ -629,46 +606,4 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return promised(() => this.close());
   }
-}
-
-/**
- * Runs a native open, which writes `[id, address, length]` into `out`, and
- * wraps the mapping it made in a handle.
- *
- * @param symbols The library.
- * @param call The public call, for messages.
- * @param meta What the handle remembers.
- * @param native The native open.
- * @throws The error the native status maps to.
- */
-export function adopt(
-  symbols: Symbols,
-  call: string,
-  meta: MappingMeta,
-  native: (out: BigUint64Array) => number,
-): Mmap {
-  const out = new BigUint64Array(3);
-  const status = native(out);
-  if (status !== 0) throw nativeError(symbols, status, call, meta.name);
-  return create(symbols, out, meta);
-}
-
-/**
- * Checks that a value is a handle from this package, for the functions
- * that take one.
- *
- * @throws {TypeError} When it is not.
- */
-export function toHandle(value: unknown, call: string): Mmap {
-  if (isHandle(value)) return value;
-  throw new TypeError(
-    `${where(call)}: expected a handle returned by open(): received ${
-      describe(value)
-    }`,
-  );
-}
-
-/** The name a handle's messages use: the path as the user gave it. */
-export function handleName(handle: Mmap): string {
-  return nameOf(handle);
 }

@@ -12,7 +12,8 @@
 import { toFlag, toIndex, toOptions, toPath, where } from "./_args.ts";
 import { requireAccess } from "./_permissions.ts";
 import { library, librarySync, MapFlag, type Symbols } from "./ffi.ts";
-import { adopt, type Mmap } from "./mmap.ts";
+import { adopt } from "./_handles.ts";
+import type { Mmap } from "./mmap.ts";
 import type { PreallocateOptions } from "./types.ts";
 
 /** Options for {@linkcode open} and {@linkcode openSync}. */

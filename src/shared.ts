@@ -10,7 +10,8 @@ import { describe, toFlag, toIndex, toOptions, where } from "./_args.ts";
 import { requireFlag } from "./_permissions.ts";
 import { nativeError } from "./errors.ts";
 import { library, librarySync, ShmFlag, type Symbols } from "./ffi.ts";
-import { adopt, type Mmap } from "./mmap.ts";
+import { adopt } from "./_handles.ts";
+import type { Mmap } from "./mmap.ts";
 
 /** Options for {@linkcode openShared}. */
 export interface SharedOptions {

@@ -5,7 +5,7 @@
  */
 
 import { librarySync } from "./ffi.ts";
-import { liveMappings } from "./mmap.ts";
+import { liveMappings } from "./_handles.ts";
 import type { MappingKind } from "./types.ts";
 
 /** A live mapping, as listed by {@linkcode stats}. */

@@ -12,7 +12,8 @@ import {
   typedArrayByteOffset,
 } from "./_intrinsics.ts";
 import { closedError } from "./errors.ts";
-import { handleName, type Mmap, toHandle } from "./mmap.ts";
+import { handleName, toHandle } from "./_handles.ts";
+import type { Mmap } from "./mmap.ts";
 import type { MmapHandle } from "./types.ts";
 
 /** Options for {@linkcode stream}. */
