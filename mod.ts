@@ -77,3 +77,4 @@ export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { type ViewOf, type ViewType } from "./src/view_as.ts";

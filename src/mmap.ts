@@ -33,6 +33,7 @@ import type {
   PreallocateOptions,
 } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
+import { planView, type ViewOf, type ViewType } from "./view_as.ts";
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -605,5 +606,66 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /** Closes the mapping at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void> {
     return promised(() => this.close());
+  }
+
+  // Typed views (view_as.ts)
+
+  /**
+   * A typed array over the mapped bytes themselves, like
+   * {@linkcode Mmap.view} but with elements of `type`: no copy. The first
+   * element must be aligned to its size in memory (a mapping of a whole
+   * file starts on a page, so a byte offset that is a multiple of the
+   * element size is). Like every view, it becomes empty on close and on
+   * resize; so does a typed array made with a standard constructor over
+   * `view().buffer`.
+   *
+   * @param type A built-in typed array constructor (`Float32Array`,
+   * `BigInt64Array`, `Float16Array` where the runtime has it, …).
+   * @param byteOffset First byte of the view in the mapping.
+   * @param length Elements in the view; by default, to the end of the
+   * mapping (which must then be a whole number of elements).
+   * @returns The view.
+   * @throws {TypeError} When `type` is not a built-in typed array
+   * constructor.
+   * @throws {RangeError} When the range reaches past the mapping or the
+   * first element is not aligned.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   *
+   * @example Read float32 values in place
+   * ```ts
+   * import { openSync } from "@riaskov/mmap";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempFileSync();
+   * Deno.writeFileSync(path, new Uint8Array(new Float32Array([1.5, -2]).buffer));
+   * using m = openSync(path);
+   * const floats = m.viewAs(Float32Array, 0, 2);
+   * assert.deepEqual([...floats], [1.5, -2]);
+   * assert.throws(() => m.viewAs(Float32Array, 2, 1), RangeError);
+   * ```
+   */
+  viewAs<T extends ViewType>(
+    type: T,
+    byteOffset: number | bigint = 0,
+    length?: number | bigint,
+  ): ViewOf<T> {
+    if (this.#closed) throw closedError("viewAs", this.#name);
+    const ptr = this.#ptr;
+    const base = ptr === null
+      ? 0
+      : Number(BigInt(Deno.UnsafePointer.value(ptr)) & 7n);
+    const plan = planView(
+      type,
+      byteOffset,
+      length,
+      base,
+      this.#len,
+      this.#name,
+    );
+    const Type = plan.type;
+    if (plan.bytes === 0 || ptr === null) return new Type(0) as ViewOf<T>;
+    const buffer = mappedBuffer(this.#id, plan.at, plan.bytes);
+    this.#views.add(buffer, this);
+    return new Type(buffer) as ViewOf<T>;
   }
 }
