@@ -1,7 +1,16 @@
 // The programs in examples/ run and say what they should.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { runDenoArgs } from "./_subprocess.ts";
+import { withTempDir } from "./_helpers.ts";
+import {
+  DTYPES,
+  openSafeTensors,
+  type SafeTensors,
+  type TensorData,
+  writeSafeTensors,
+} from "../examples/safetensors.ts";
 
 Deno.test("examples/demo.ts runs and reports its timings", async () => {
   const root = new URL("..", import.meta.url);
@@ -19,4 +28,340 @@ Deno.test("examples/demo.ts runs and reports its timings", async () => {
   assert.match(out, /^wrote 4 MiB through a mapping in [\d.]+ ms$/m);
   assert.match(out, /readSync \(mapping\) +\d+ ns\/read/);
   assert.match(out, /readSync is [\d.]+x faster than seek\+read/);
+});
+
+// examples/safetensors.ts: a model file read in place, and hostile headers.
+
+const root = new URL("..", import.meta.url);
+const EXAMPLE_FLAGS = [
+  "run",
+  "--quiet",
+  "--allow-ffi",
+  "--unstable-ffi",
+  "--allow-read",
+  "--allow-write",
+];
+
+Deno.test("examples/safetensors.ts reads its model's tensors as typed views", async () => {
+  const { code, stdout: out, stderr } = await runDenoArgs(
+    [...EXAMPLE_FLAGS, "examples/safetensors.ts"],
+    { cwd: root },
+  );
+  assert.equal(code, 0, stderr);
+  const f16 = typeof Float16Array === "function"
+    ? "Float16Array"
+    : "Uint16Array";
+  assert.match(
+    out,
+    /^embed\.weight: F32 \[256,64\] Float32Array\(16384\) sum 2097024$/m,
+  );
+  assert.match(
+    out,
+    new RegExp(
+      `^embed\\.bias: F16 \\[64\\] ${f16}\\(64\\) sum ${
+        f16 === "Float16Array" ? 32 : 64 * 0x3800
+      }$`,
+      "m",
+    ),
+  );
+  assert.match(out, /^step: I64 \[1\] BigInt64Array\(1\) sum 1234$/m);
+  assert.match(out, /^mask: BOOL \[3\] Uint8Array\(3\) sum 2$/m);
+  assert.match(out, /^metadata: \{"format":"pt"\}$/m);
+});
+
+/** A small model of every width, written by the format's rules. */
+function sampleModel(): Record<string, TensorData> {
+  return {
+    a: {
+      dtype: "F32",
+      shape: [3, 5],
+      data: new Float32Array(15).map((_, i) => i - 7.5),
+    },
+    b: { dtype: "U8", shape: [3], data: new Uint8Array([1, 2, 3]) },
+    c: { dtype: "I64", shape: [2], data: new BigInt64Array([-5n, 2n ** 62n]) },
+    d: { dtype: "BF16", shape: [2, 2], data: new Uint16Array([1, 2, 3, 4]) },
+    e: { dtype: "F64", shape: [], data: new Float64Array([Math.PI]) },
+    f: { dtype: "I16", shape: [0, 4], data: new Int16Array(0) },
+  };
+}
+
+Deno.test("safetensors: every tensor reads back as written, in place", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/model.safetensors`;
+    const model = sampleModel();
+    writeSafeTensors(path, model, { note: "test" });
+    using file = openSafeTensors(path);
+    assert.deepEqual(file.metadata, { note: "test" });
+    assert.deepEqual(file.names(), Object.keys(model));
+    for (const [name, t] of Object.entries(model)) {
+      const view = file.tensor(name);
+      assert.equal(view.constructor, DTYPES[t.dtype], name);
+      assert.deepEqual(
+        [...view],
+        [...(t.data as unknown as Iterable<unknown>)],
+        name,
+      );
+      assert.deepEqual(file.tensors.get(name)!.shape, t.shape);
+    }
+    const a = file.tensor("a");
+    file.close();
+    assert.equal(a.length, 0, "views are emptied with the mapping");
+  });
+});
+
+/** A parsed header, to edit. */
+type Header = Record<string, Record<string, unknown>>;
+
+/** Rewrites a file's header (the JSON object) and keeps its data. */
+function withHeader(
+  bytes: Uint8Array,
+  edit: (h: Header) => unknown,
+): Uint8Array {
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  // Padded with spaces to a multiple of 8, as the format's writers do, so
+  // the data keeps its alignment.
+  const text = JSON.stringify(edit(header) ?? header);
+  const json = new TextEncoder().encode(
+    text.padEnd(Math.ceil(text.length / 8) * 8, " "),
+  );
+  const out = new Uint8Array(8 + json.length + bytes.length - 8 - n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(bytes.subarray(8 + n), 8 + json.length);
+  return out;
+}
+
+Deno.test("safetensors: a misaligned tensor or a header that lies is an error naming the tensor and the file", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/bad.safetensors`;
+    writeSafeTensors(path, sampleModel());
+    const good = Deno.readFileSync(path);
+    const cases: [
+      string,
+      (h: Header) => unknown,
+      ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor,
+      RegExp,
+    ][] = [
+      [
+        "misaligned",
+        (h) => {
+          h.a.data_offsets = [2, 62];
+        },
+        RangeError,
+        /tensor "a": F32 data at file offset \d+ is not aligned to 4 bytes/,
+      ],
+      [
+        "past the end",
+        (h) => {
+          h.c.data_offsets = [1 << 20, (1 << 20) + 16];
+        },
+        RangeError,
+        /tensor "c": data_offsets \d+\.\.\d+ reach past/,
+      ],
+      [
+        "shape lies",
+        (h) => {
+          h.a.shape = [4, 5];
+        },
+        RangeError,
+        /tensor "a": shape \[4,5\] of F32 is 80 bytes/,
+      ],
+      [
+        "huge shape",
+        (h) => {
+          h.a.shape = [2 ** 40, 2 ** 40];
+        },
+        RangeError,
+        /tensor "a": shape/,
+      ],
+      [
+        "negative",
+        (h) => {
+          h.b.data_offsets = [-8, 0];
+        },
+        TypeError,
+        /tensor "b": data_offsets must be whole numbers/,
+      ],
+      [
+        "reversed",
+        (h) => {
+          h.b.data_offsets = [64, 61];
+        },
+        TypeError,
+        /tensor "b"/,
+      ],
+      [
+        "dtype",
+        (h) => {
+          h.d.dtype = "Q4";
+        },
+        TypeError,
+        /tensor "d": unknown dtype "Q4"/,
+      ],
+      [
+        "dtype proto",
+        (h) => {
+          h.d.dtype = "__proto__";
+        },
+        TypeError,
+        /tensor "d": unknown dtype/,
+      ],
+      [
+        "not object",
+        (h) => {
+          (h as Record<string, unknown>).e = 7;
+        },
+        TypeError,
+        /tensor "e": not an object/,
+      ],
+      [
+        "array header",
+        () => [1, 2],
+        TypeError,
+        /the header is not a JSON object/,
+      ],
+      [
+        "metadata",
+        (h) => {
+          h.__metadata__ = { x: 1 };
+        },
+        TypeError,
+        /__metadata__ values must be strings/,
+      ],
+    ];
+    for (const [what, edit, type, message] of cases) {
+      Deno.writeFileSync(path, withHeader(good, edit));
+      assert.throws(() => openSafeTensors(path), (e: Error) => {
+        assert.ok(e instanceof type, `${what}: ${e}`);
+        assert.match(e.message, message, what);
+        assert.ok(e.message.includes(`safetensors "${path}"`), what);
+        return true;
+      });
+    }
+    // A length that claims more than the file, and a header that is not JSON.
+    const lying = good.slice();
+    new DataView(lying.buffer).setBigUint64(0, 2n ** 63n, true);
+    Deno.writeFileSync(path, lying);
+    assert.throws(() => openSafeTensors(path), RangeError);
+    const garbled = good.slice();
+    garbled[9] = 0xff;
+    Deno.writeFileSync(path, garbled);
+    assert.throws(() => openSafeTensors(path), /the header is not JSON/);
+    Deno.writeFileSync(path, good.subarray(0, 5));
+    assert.throws(() => openSafeTensors(path), /too short/);
+  });
+});
+
+Deno.test("safetensors: fuzzed headers open with in-range views or fail with TypeError/RangeError", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/fuzz.safetensors`;
+    writeSafeTensors(path, sampleModel());
+    const good = Deno.readFileSync(path);
+    const names = Object.keys(sampleModel());
+    const anyNumber = fc.oneof(
+      fc.integer({ min: -10, max: 300 }),
+      fc.constantFrom(2 ** 53, 2 ** 64, -0, 0.5, NaN, Infinity),
+      fc.constant("8"),
+      fc.constant(null),
+    );
+    const edit = fc.oneof(
+      fc.record({
+        tensor: fc.constantFrom(...names),
+        field: fc.constant("data_offsets"),
+        value: fc.oneof(fc.array(anyNumber, { maxLength: 3 }), anyNumber),
+      }),
+      fc.record({
+        tensor: fc.constantFrom(...names),
+        field: fc.constant("shape"),
+        value: fc.oneof(fc.array(anyNumber, { maxLength: 4 }), anyNumber),
+      }),
+      fc.record({
+        tensor: fc.constantFrom(...names),
+        field: fc.constant("dtype"),
+        value: fc.constantFrom(
+          "F32",
+          "F64",
+          "U8",
+          "I64",
+          "BF16",
+          "F16",
+          "BOOL",
+          "x",
+          3,
+          null,
+        ),
+      }),
+    );
+    const mutation = fc.oneof(
+      fc.record({ edits: fc.array(edit, { minLength: 1, maxLength: 4 }) }),
+      fc.record({
+        bytes: fc.array(
+          fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })),
+          { minLength: 1, maxLength: 6 },
+        ),
+      }),
+      fc.record({ cut: fc.nat(good.length) }),
+      // A tensor that takes another's place (overlapping views are valid).
+      fc.record({
+        copy: fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names)),
+      }),
+    );
+    let opened = 0;
+    let refused = 0;
+    await fc.assert(
+      fc.property(mutation, (m) => {
+        let bytes: Uint8Array;
+        if ("edits" in m) {
+          bytes = withHeader(good, (h) => {
+            for (const e of m.edits) h[e.tensor][e.field] = e.value;
+          });
+        } else if ("copy" in m) {
+          bytes = withHeader(good, (h) => {
+            h[m.copy[0]] = { ...h[m.copy[1]] };
+          });
+        } else if ("bytes" in m) {
+          bytes = good.slice();
+          for (const [at, value] of m.bytes) bytes[at] = value;
+        } else {
+          bytes = good.subarray(0, m.cut);
+        }
+        Deno.writeFileSync(path, bytes);
+        let file: SafeTensors;
+        try {
+          file = openSafeTensors(path);
+        } catch (e) {
+          assert.ok(
+            e instanceof TypeError || e instanceof RangeError,
+            String(e),
+          );
+          assert.ok(
+            (e as Error).message.includes(`safetensors "${path}"`),
+            String(e),
+          );
+          refused++;
+          return;
+        }
+        using _ = file;
+        opened++;
+        // Every view lies inside the file and shows the file's own bytes.
+        for (const name of file.names()) {
+          const info = file.tensors.get(name)!;
+          const view = file.tensor(name);
+          assert.ok(info.begin >= 8 && info.end <= bytes.length);
+          assert.equal(view.byteLength, info.end - info.begin);
+          assert.deepEqual(
+            new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+            bytes.subarray(info.begin, info.end),
+          );
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // Both outcomes were reached: the fuzz tests the checks and the views.
+    assert.ok(
+      opened > 20 && refused > 20,
+      `${opened} opened, ${refused} refused`,
+    );
+  });
 });
