@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { runDenoArgs } from "./_subprocess.ts";
+import { FULL_FLAGS, runDenoArgs, spawnDeno } from "./_subprocess.ts";
+import { LookupTable, valueOf, writeTable } from "../examples/lookup_table.ts";
 import { withTempDir } from "./_helpers.ts";
 import {
   DTYPES,
@@ -33,6 +34,8 @@ Deno.test("examples/demo.ts runs and reports its timings", async () => {
 // examples/safetensors.ts: a model file read in place, and hostile headers.
 
 const root = new URL("..", import.meta.url);
+/** The package's deno.json, for scripts that import the examples. */
+const CONFIG = new URL("deno.json", root).pathname;
 const EXAMPLE_FLAGS = [
   "run",
   "--quiet",
@@ -363,5 +366,154 @@ Deno.test("safetensors: fuzzed headers open with in-range views or fail with Typ
       opened > 20 && refused > 20,
       `${opened} opened, ${refused} refused`,
     );
+  });
+});
+
+// examples/lookup_table.ts: a sorted table searched in place, replaced by
+// rename() while readers in other processes run.
+
+Deno.test("examples/lookup_table.ts finds every key it wrote", async () => {
+  const { code, stdout: out, stderr } = await runDenoArgs(
+    [...EXAMPLE_FLAGS, "examples/lookup_table.ts", "5000"],
+    { cwd: root },
+  );
+  assert.equal(code, 0, stderr);
+  const [, found, missing] = out.match(
+    /^5000 records, (\d+) found, (\d+) missing$/m,
+  )!;
+  assert.equal(Number(found) + Number(missing), 100_000);
+  assert.ok(Number(found) > 40_000 && Number(missing) > 40_000, out);
+  assert.match(out, /^last key: 9999$/m);
+});
+
+Deno.test("lookup table: get() finds each key and misses the others", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/table.bin`;
+    writeTable(path, 1000, 7);
+    using table = new LookupTable(path);
+    assert.equal(table.count, 1000);
+    for (let key = 0n; key <= 2001n; key++) {
+      const expected = key % 2n === 1n && key < 2000n
+        ? valueOf(key, 7)
+        : undefined;
+      assert.equal(table.get(key), expected, `key ${key}`);
+    }
+    assert.equal(table.get(2n ** 64n - 1n), undefined);
+    Deno.writeFileSync(path, new Uint8Array(16));
+    assert.throws(() => new LookupTable(path), /not a lookup table/);
+  });
+});
+
+/**
+ * A reader in its own process: looks keys up in the table it mapped until
+ * `swapped` exists, then checks every record of the same mapping (still
+ * the old file, all of one generation, each value its key's), then opens
+ * the table again and reports the generation it sees.
+ */
+const LOOKUP_READER = `
+import { LookupTable, valueOf } from ${
+  JSON.stringify(new URL("../examples/lookup_table.ts", import.meta.url).href)
+};
+const [path, swapped] = Deno.args;
+const table = new LookupTable(path);
+const generation = Number(table.record(0)[1] & 0xffffn);
+let lookups = 0;
+let bad = 0;
+let after = 0;
+const check = () => {
+  const key = BigInt(2 * Math.floor(Math.random() * table.count) + 1);
+  if (table.get(key) !== valueOf(key, generation)) bad++;
+  lookups++;
+};
+for (let i = 0; i < 1000; i++) check();
+console.log("ready");
+let seen = false;
+while (!seen || after < 20_000) {
+  for (let i = 0; i < 500; i++) check();
+  if (seen) after += 500;
+  else {
+    try { Deno.statSync(swapped); seen = true; } catch { /* not yet */ }
+  }
+}
+let mixed = 0;
+for (let i = 0; i < table.count; i++) {
+  const [key, value] = table.record(i);
+  if (key !== BigInt(2 * i + 1) || value !== valueOf(key, generation)) mixed++;
+}
+table.close();
+using again = new LookupTable(path);
+const reopened = Number(again.record(0)[1] & 0xffffn);
+let reopenedBad = 0;
+for (let i = 0; i < again.count; i++) {
+  const [key, value] = again.record(i);
+  if (value !== valueOf(key, reopened)) reopenedBad++;
+}
+console.log(JSON.stringify({ generation, lookups, after, bad, mixed, reopened, reopenedBad }));
+`;
+
+Deno.test("lookup table: readers in 4 processes keep the old file through a rename() and see the new one on reopen", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/table.bin`;
+    const swapped = `${dir}/swapped`;
+    const count = 1 << 16; // 1 MiB
+    writeTable(path, count, 1);
+    const readers = Array.from(
+      { length: 4 },
+      () =>
+        spawnDeno(LOOKUP_READER, [...FULL_FLAGS, "--config", CONFIG], {
+          args: [path, swapped],
+        }),
+    );
+    // One reader of each child's output for its whole life.
+    const outputs = readers.map((child) => {
+      const text = child.stdout.pipeThrough(new TextDecoderStream());
+      return { reader: text.getReader(), seen: "" };
+    });
+    const readUntil = async (
+      output: (typeof outputs)[number],
+      done: (seen: string) => boolean,
+    ) => {
+      while (!done(output.seen)) {
+        const { value, done: ended } = await output.reader.read();
+        if (ended) return;
+        output.seen += value;
+      }
+    };
+    try {
+      await Promise.all(
+        outputs.map((o) => readUntil(o, (seen) => seen.includes("ready\n"))),
+      );
+      // The new table is written beside the live one while they read, then
+      // renamed over it.
+      writeTable(`${path}.new`, count, 2);
+      Deno.renameSync(`${path}.new`, path);
+      Deno.writeFileSync(swapped, new Uint8Array(0));
+      for (let i = 0; i < readers.length; i++) {
+        await readUntil(outputs[i], () => false);
+        const { code } = await readers[i].status;
+        const stderr = await new Response(readers[i].stderr).text();
+        assert.equal(code, 0, stderr);
+        const result = JSON.parse(outputs[i].seen.trim().split("\n").at(-1)!);
+        assert.deepEqual(
+          { ...result, lookups: 0, after: 0 },
+          {
+            generation: 1,
+            lookups: 0,
+            after: 0,
+            bad: 0,
+            mixed: 0,
+            reopened: 2,
+            reopenedBad: 0,
+          },
+        );
+        assert.ok(result.after >= 20_000);
+      }
+    } finally {
+      for (const child of readers) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already ended */ }
+      }
+    }
   });
 });
