@@ -28,4 +28,14 @@ export interface SideProgram {
 }
 
 /** Every side program of `deno task bench:report`. */
-export const SIDE: SideProgram[] = [];
+export const SIDE: SideProgram[] = [
+  // Recipes (the README's workloads; bench/recipes/)
+  {
+    name: "recipe: safetensors",
+    run: ["$DENO", "run", "-A", "bench/recipes/safetensors.ts", "$DATA"],
+  },
+  {
+    name: "recipe: lookup table",
+    run: ["$DENO", "run", "-A", "bench/recipes/lookup_table.ts", "$DATA"],
+  },
+];

@@ -54,17 +54,7 @@ export class LookupTable implements Disposable {
 
   /** The value stored for `key`, or `undefined`. */
   get(key: bigint): bigint | undefined {
-    const records = this.#records;
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (records[mid * 2] < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.count && records[lo * 2] === key
-      ? records[lo * 2 + 1]
-      : undefined;
+    return lookup(this.#records, this.count, key);
   }
 
   /** The key and value of record `i` (0 ≤ i < count). */
@@ -79,6 +69,27 @@ export class LookupTable implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Binary search of `count` records (keys at even indices of `records`,
+ * values at odd ones): the value stored for `key`, or `undefined`.
+ */
+export function lookup(
+  records: BigUint64Array,
+  count: number,
+  key: bigint,
+): bigint | undefined {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (records[mid * 2] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < count && records[lo * 2] === key
+    ? records[lo * 2 + 1]
+    : undefined;
 }
 
 /**

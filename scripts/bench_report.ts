@@ -517,6 +517,65 @@ const targets: Target[] = [
     pass: (x) => x <= 3,
     show: (x) => `${ratio(x)} the time`,
   },
+  // Recipes (bench/recipes/)
+  {
+    what: "safetensors: open to first tensor, mmap, fresh process",
+    goal: "< 1 ms",
+    values: find(/^safetensors .*: open to first tensor$/, "mmap + viewAs()")
+      ?.means,
+    pass: (x) => x < 1e6,
+    show: (x) => time(x),
+  },
+  {
+    what: "safetensors: peak RSS of a mapped load (VmHWM / file size)",
+    goal: "≤ 1.1×",
+    values: find(/^safetensors .*: memory$/, "mmap + viewAs(): peak RSS")
+      ?.means,
+    pass: (x) => x <= 1.1,
+    show: (x) => `${x.toFixed(2)}×`,
+  },
+  {
+    what: "safetensors: PSS of two processes, mapped vs Deno.readFile",
+    goal: "≤ 0.6× the memory",
+    values: perRun(
+      find(/^safetensors .*: memory$/, "mmap + viewAs(): PSS of both"),
+      find(/^safetensors .*: memory$/, "Deno.readFile + views: PSS of both"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 0.6,
+    show: (x) => `${ratio(x)} the memory`,
+  },
+  {
+    what: "lookup table, 8 processes: lookups/s, mapped vs copies in memory",
+    goal: "≥ 0.9× the rate",
+    values: perRun(
+      find(
+        /^lookup table .*processes$/,
+        "each process reads the file into memory",
+      ),
+      find(/^lookup table .*processes$/, "mmap (LookupTable)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 0.9,
+    show: (x) => `${ratio(x)} the rate`,
+  },
+  {
+    what: "lookup table, 8 processes: PSS together, mapped vs copies",
+    goal: "≤ 0.25× the memory",
+    values: perRun(
+      find(
+        /^lookup table .*: throughput and memory$/,
+        "mmap (LookupTable): PSS of all 8",
+      ),
+      find(
+        /^lookup table .*: throughput and memory$/,
+        "each process reads the file into memory: PSS of all 8",
+      ),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 0.25,
+    show: (x) => `${ratio(x)} the memory`,
+  },
 ];
 
 function targetTable(): string {

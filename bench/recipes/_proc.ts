@@ -33,6 +33,10 @@ export function haveProc(): boolean {
 export interface Held<T> {
   pid: number;
   result: T;
+  /** Writes a line to the child's stdin. */
+  send(line: string): Promise<void>;
+  /** The child's next JSON line. */
+  next<U>(): Promise<U>;
   /** Lets the child end (closes its stdin) and waits for it. */
   release(): Promise<void>;
 }
@@ -53,21 +57,31 @@ export async function hold<T>(
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = child.stdin.getWriter();
   let seen = "";
-  while (!seen.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      throw new Error(`${script} ${args.join(" ")} ended without a result`);
+  const next = async <U>(): Promise<U> => {
+    while (!seen.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) {
+        await child.status;
+        throw new Error(`${script} ${args.join(" ")} ended without a result`);
+      }
+      seen += value;
     }
-    seen += value;
-  }
-  const result = JSON.parse(seen.slice(0, seen.indexOf("\n"))) as T;
+    const line = seen.slice(0, seen.indexOf("\n"));
+    seen = seen.slice(line.length + 1);
+    return JSON.parse(line) as U;
+  };
+  const result = await next<T>();
   return {
     pid: child.pid,
     result,
+    next,
+    async send(line: string) {
+      await writer.write(new TextEncoder().encode(line + "\n"));
+    },
     async release() {
-      await child.stdin.close();
+      await writer.close();
       await reader.cancel();
       const status = await child.status;
       if (!status.success) throw new Error(`${script} failed: ${status.code}`);
@@ -80,6 +94,13 @@ export async function reportAndHold(result: unknown): Promise<void> {
   console.log(JSON.stringify(result));
   const buf = new Uint8Array(16);
   while ((await Deno.stdin.read(buf)) !== null) { /* until EOF */ }
+}
+
+/** In a child: print a line, then wait for one line from the parent. */
+export async function reportAndWait(result: unknown): Promise<void> {
+  console.log(JSON.stringify(result));
+  const buf = new Uint8Array(1);
+  while ((await Deno.stdin.read(buf)) !== null && buf[0] !== 10) { /* … */ }
 }
 
 /** Reads a whole file once, so that it is in the page cache. */
