@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { fileURLToPath } from "node:url";
 import { FULL_FLAGS, runDenoArgs, spawnDeno } from "./_subprocess.ts";
 import { LookupTable, valueOf, writeTable } from "../examples/lookup_table.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -35,7 +36,7 @@ Deno.test("examples/demo.ts runs and reports its timings", async () => {
 
 const root = new URL("..", import.meta.url);
 /** The package's deno.json, for scripts that import the examples. */
-const CONFIG = new URL("deno.json", root).pathname;
+const CONFIG = fileURLToPath(new URL("deno.json", root));
 const EXAMPLE_FLAGS = [
   "run",
   "--quiet",
@@ -390,15 +391,17 @@ Deno.test("lookup table: get() finds each key and misses the others", async () =
   await withTempDir((dir) => {
     const path = `${dir}/table.bin`;
     writeTable(path, 1000, 7);
-    using table = new LookupTable(path);
-    assert.equal(table.count, 1000);
-    for (let key = 0n; key <= 2001n; key++) {
-      const expected = key % 2n === 1n && key < 2000n
-        ? valueOf(key, 7)
-        : undefined;
-      assert.equal(table.get(key), expected, `key ${key}`);
+    {
+      using table = new LookupTable(path);
+      assert.equal(table.count, 1000);
+      for (let key = 0n; key <= 2001n; key++) {
+        const expected = key % 2n === 1n && key < 2000n
+          ? valueOf(key, 7)
+          : undefined;
+        assert.equal(table.get(key), expected, `key ${key}`);
+      }
+      assert.equal(table.get(2n ** 64n - 1n), undefined);
     }
-    assert.equal(table.get(2n ** 64n - 1n), undefined);
     Deno.writeFileSync(path, new Uint8Array(16));
     assert.throws(() => new LookupTable(path), /not a lookup table/);
   });
@@ -451,7 +454,7 @@ for (let i = 0; i < again.count; i++) {
 console.log(JSON.stringify({ generation, lookups, after, bad, mixed, reopened, reopenedBad }));
 `;
 
-Deno.test("lookup table: readers in 4 processes keep the old file through a rename() and see the new one on reopen", async () => {
+Deno.test("lookup table: readers in 4 processes keep the old file through a rename() and see the new one on reopen (Windows refuses the rename)", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/table.bin`;
     const swapped = `${dir}/swapped`;
@@ -486,7 +489,17 @@ Deno.test("lookup table: readers in 4 processes keep the old file through a rena
       // The new table is written beside the live one while they read, then
       // renamed over it.
       writeTable(`${path}.new`, count, 2);
-      Deno.renameSync(`${path}.new`, path);
+      let refused: unknown = undefined;
+      try {
+        Deno.renameSync(`${path}.new`, path);
+      } catch (e) {
+        refused = e;
+      }
+      // Windows refuses to replace a file that is mapped (seen under wine:
+      // PermissionDenied); the readers then go on with the one file.
+      const windows = Deno.build.os === "windows";
+      if (windows) assert.ok(refused instanceof Deno.errors.PermissionDenied);
+      else if (refused !== undefined) throw refused;
       Deno.writeFileSync(swapped, new Uint8Array(0));
       for (let i = 0; i < readers.length; i++) {
         await readUntil(outputs[i], () => false);
@@ -502,7 +515,7 @@ Deno.test("lookup table: readers in 4 processes keep the old file through a rena
             after: 0,
             bad: 0,
             mixed: 0,
-            reopened: 2,
+            reopened: windows ? 1 : 2,
             reopenedBad: 0,
           },
         );
