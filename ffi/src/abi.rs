@@ -77,6 +77,16 @@ shared_u32! {
     }
 }
 
+shared_u32! {
+    /// Element kinds of the offsets and lengths columns of `mmap_gather` and
+    /// `mmap_scatter` (`Float64Array`, `Uint32Array`, `BigUint64Array`).
+    ELEMENTS {
+        ELEMENT_F64 = 0,
+        ELEMENT_U32 = 1,
+        ELEMENT_U64 = 2,
+    }
+}
+
 /// The union of a table's flags.
 const fn union(table: &[(&str, u32)]) -> u32 {
     let mut all = 0;
