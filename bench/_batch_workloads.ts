@@ -4,7 +4,14 @@
 // on small files). The side programs bench/c/gather.c and bench/py/gather.py
 // do the same work outside Deno and report into the same groups.
 
-import { closeSync, gatherSync, openSync, readSync, view } from "@riaskov/mmap";
+import {
+  closeSync,
+  gatherSync,
+  openAnonymousSync,
+  openSync,
+  readSync,
+  view,
+} from "@riaskov/mmap";
 import { random } from "./_common.ts";
 import { label, type Workload } from "./_workloads.ts";
 
@@ -99,6 +106,90 @@ export function gatherRecords(
     ],
     dispose() {
       closeSync(h);
+    },
+  };
+}
+
+/** Names of the huge-page alternatives. */
+export const HUGE = {
+  gatherHuge: 'gatherSync(), advise("hugepage")',
+  gatherSmall: 'gatherSync(), advise("nohugepage")',
+  readHuge: 'readSync() per record, advise("hugepage")',
+  readSmall: 'readSync() per record, advise("nohugepage")',
+} as const;
+
+/**
+ * Random `len`-byte reads over an anonymous table of `size` bytes (a copy
+ * of the first `size` bytes of `path`), one table advised "hugepage" and
+ * one "nohugepage" before it is filled: what transparent huge pages change
+ * for a large in-memory table (a miss in the TLB on every random record
+ * with 4 KiB pages). `count` records per iteration, by gatherSync() and by
+ * a readSync() per record.
+ */
+export function hugePageTable(
+  path: string,
+  size: number,
+  len: number,
+  count: number,
+): Workload {
+  const offsets = rowOffsets(count, size, len, 11);
+  const source = openSync(path, { length: size });
+  const tables = (["hugepage", "nohugepage"] as const).map((advice) => {
+    const table = openAnonymousSync(size);
+    // Before the first touch, so the kernel chooses the page size when it
+    // faults the memory in.
+    table.advise(advice);
+    table.view().set(source.view());
+    return table;
+  });
+  closeSync(source);
+  const [huge, small] = tables;
+  const outs = Array.from(
+    { length: 4 },
+    () => new Uint8Array(count * len).fill(1),
+  );
+  const [dGh, dGs, dRh, dRs] = outs;
+  const slotsOf = (d: Uint8Array) =>
+    Array.from({ length: count }, (_, i) => d.subarray(i * len, (i + 1) * len));
+  const [sRh, sRs] = [slotsOf(dRh), slotsOf(dRs)];
+  return {
+    group: `gather ${label(len)} records, ${label(size)} anonymous table`,
+    bytes: len * count,
+    ops: count,
+    offsets,
+    alternatives: [
+      {
+        name: HUGE.readSmall,
+        baseline: true,
+        fn() {
+          for (let i = 0; i < count; i++) readSync(small, sRs[i], offsets[i]);
+        },
+        out: () => dRs,
+      },
+      {
+        name: HUGE.readHuge,
+        fn() {
+          for (let i = 0; i < count; i++) readSync(huge, sRh[i], offsets[i]);
+        },
+        out: () => dRh,
+      },
+      {
+        name: HUGE.gatherSmall,
+        fn() {
+          gatherSync(small, offsets, len, dGs);
+        },
+        out: () => dGs,
+      },
+      {
+        name: HUGE.gatherHuge,
+        fn() {
+          gatherSync(huge, offsets, len, dGh);
+        },
+        out: () => dGh,
+      },
+    ],
+    dispose() {
+      for (const table of tables) closeSync(table);
     },
   };
 }

@@ -40,6 +40,8 @@ export const ADVICE = [
   "random",
   "willneed",
   "dontneed",
+  "hugepage",
+  "nohugepage",
 ] as const;
 
 /** Flush modes for `mmap_flush`. */

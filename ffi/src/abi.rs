@@ -100,12 +100,14 @@ const fn union(table: &[(&str, u32)]) -> u32 {
 
 /// Advice for `mmap_advise`: the wire value is the index here, and the name
 /// is the one TypeScript uses for it.
-pub const ADVICE: [(&str, os::Advice); 5] = [
+pub const ADVICE: [(&str, os::Advice); 7] = [
     ("normal", os::Advice::Normal),
     ("sequential", os::Advice::Sequential),
     ("random", os::Advice::Random),
     ("willneed", os::Advice::WillNeed),
     ("dontneed", os::Advice::DontNeed),
+    ("hugepage", os::Advice::HugePage),
+    ("nohugepage", os::Advice::NoHugePage),
 ];
 
 /// Checks that `value` is a whole number in `[0, MAX_INDEX]` and converts it.

@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(value("MAX_INDEX"), "9007199254740991");
         assert_eq!(
             value("ADVICE"),
-            "normal,sequential,random,willneed,dontneed"
+            "normal,sequential,random,willneed,dontneed,hugepage,nohugepage"
         );
         assert_eq!(value("ABI_VERSION"), ABI_VERSION.to_string());
         assert_eq!(value("STATUS_UNSUPPORTED"), "8");
