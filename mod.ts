@@ -76,4 +76,17 @@ export {
 export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
+export {
+  type BatchIndices,
+  gather,
+  gatherRanges,
+  gatherRangesSync,
+  gatherSync,
+  MAX_PLAIN_RECORDS,
+  scatter,
+  scatterRanges,
+  scatterRangesSync,
+  scatterSync,
+  THREAD_BATCH_RECORDS,
+} from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
