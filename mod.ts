@@ -77,3 +77,13 @@ export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { remap, remapSync } from "./src/functions.ts";
+export {
+  DEFAULT_SPIN,
+  notify,
+  wait,
+  WAIT_CELL_BYTES,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./src/wait.ts";

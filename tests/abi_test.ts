@@ -13,6 +13,7 @@ import {
   librarySync,
   MapFlag,
   ShmFlag,
+  WaitResult,
 } from "../src/ffi.ts";
 
 /** `camelCase` → `CAMEL_CASE`, the Rust spelling of a TypeScript key. */
@@ -31,6 +32,7 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];

@@ -16,8 +16,10 @@ mod open;
 mod os;
 mod pages;
 mod registry;
+mod remap;
 mod resize;
 mod shm;
+mod wait;
 
 #[cfg(test)]
 mod test_util;
@@ -36,8 +38,10 @@ pub use napi::napi_register_module_v1;
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
+pub use remap::mmap_remap;
 pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
+pub use wait::{mmap_notify, mmap_wait};
 
 /// Interface version; see `ABI_VERSION`.
 #[no_mangle]
@@ -125,6 +129,7 @@ fn constants_text() -> String {
         .iter()
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
+        .chain(abi::WAIT_RESULTS)
     {
         let _ = writeln!(text, "{}={}", name, value);
     }
@@ -155,7 +160,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 38] = [
+    const NAMES: [&str; 42] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -170,6 +175,10 @@ mod tests {
         "FLUSH_SYNC",
         "FLUSH_ASYNC",
         "FLUSH_DURABLE",
+        "WAIT_OK",
+        "WAIT_NOT_EQUAL",
+        "WAIT_TIMED_OUT",
+        "WAIT_CANCELLED",
         "ADVICE",
         "STATUS_OK",
         "STATUS_BAD_HANDLE",
