@@ -287,7 +287,7 @@ export function view(
   h: MmapHandle,
   offset: number | bigint = 0,
   length?: number | bigint,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   return toHandle(h, "view").view(offset, length);
 }
 

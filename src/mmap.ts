@@ -558,7 +558,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * assert.equal(Deno.readTextFileSync(path), "Abc");
    * ```
    */
-  view(offset: number | bigint = 0, length?: number | bigint): Uint8Array {
+  view(
+    offset: number | bigint = 0,
+    length?: number | bigint,
+  ): Uint8Array<ArrayBuffer> {
     const [at, count] = this.#span(offset, length, "view");
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
     const buffer = mappedBuffer(this.#id, at, count);
