@@ -621,19 +621,19 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   // Processes that talk and files that grow: wait/notify (src/wait.ts) and
   // remap.
 
-  /** What `wait.ts` needs of this handle; `closed` is read when asked. */
-  #waitTarget(): WaitTarget {
-    const isClosed = () => this.#closed;
-    return {
-      symbols: this.#symbols,
-      id: this.#id,
-      name: this.#name,
-      len: this.#len,
-      get closed() {
-        return isClosed();
-      },
-    };
+  /** What `wait.ts` needs of this handle, after checking it is open. */
+  #waitTarget(call: string): WaitTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    const target = this.#target;
+    target.symbols = this.#symbols;
+    target.id = this.#id;
+    target.name = this.#name;
+    target.len = this.#len;
+    return target;
   }
+
+  #target: WaitTarget = { symbols: null!, id: 0, name: "", len: 0 };
+  #isClosed = (): boolean => this.#closed;
 
   /**
    * Sleeps while the `Int32` at `offset` holds `expected`, until notified;
@@ -651,7 +651,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     timeout?: number,
     options?: WaitOptions,
   ): WaitOutcome {
-    return waitOn(this.#waitTarget(), offset, expected, timeout, options);
+    return waitOn(this.#waitTarget("wait"), offset, expected, timeout, options);
   }
 
   /**
@@ -670,7 +670,16 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     timeout?: number,
     options?: WaitOptions,
   ): Promise<WaitOutcome> {
-    return waitOnAsync(this.#waitTarget(), offset, expected, timeout, options);
+    return promised(() =>
+      waitOnAsync(
+        this.#waitTarget("waitAsync"),
+        this.#isClosed,
+        offset,
+        expected,
+        timeout,
+        options,
+      )
+    );
   }
 
   /**
@@ -682,7 +691,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @returns How many woke.
    */
   notify(offset: number | bigint, count?: number): number {
-    return notifyOn(this.#waitTarget(), offset, count);
+    return notifyOn(this.#waitTarget("notify"), offset, count);
   }
 
   /**

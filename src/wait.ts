@@ -52,13 +52,15 @@ export const DEFAULT_SPIN = 1000;
 /** Bytes of a wait cell: the word and its sleeper count. */
 export const WAIT_CELL_BYTES = 8;
 
-/** What a wait needs of a handle; filled in by the `Mmap` methods. */
+/**
+ * What a wait needs of a handle, passed by the `Mmap` methods (plain
+ * values: the hot path allocates nothing).
+ */
 export interface WaitTarget {
   symbols: Symbols;
   id: number;
   name: string;
   len: number;
-  closed: boolean;
 }
 
 const OUTCOMES: WaitOutcome[] = ["ok", "not-equal", "timed-out"];
@@ -134,6 +136,7 @@ function toTimeout(value: unknown, call: string, name: string): number {
 }
 
 function toSpin(options: unknown, call: string, name: string): number {
+  if (options === undefined) return DEFAULT_SPIN;
   const { spin } = toOptions<WaitOptions>(options, call, name);
   if (spin === undefined) return DEFAULT_SPIN;
   if (typeof spin !== "number") {
@@ -159,13 +162,14 @@ function outcome(
   status: number,
   out: Int32Array,
   call: string,
+  closed: () => boolean,
 ): WaitOutcome {
   if (status !== 0) {
     throw nativeError(target.symbols, status, call, target.name);
   }
   const result = out[0];
   if (result === WaitResult.cancelled) {
-    if (target.closed) {
+    if (closed()) {
       throw new Deno.errors.BadResource(
         `${where(call, target.name)}: the mapping was closed while waiting`,
       );
@@ -179,32 +183,16 @@ function outcome(
   return OUTCOMES[result];
 }
 
-interface WaitArgs {
-  at: number;
-  value: number;
-  timeout: number;
-  spin: number;
-}
-
-function waitArgs(
-  target: WaitTarget,
-  call: string,
-  offset: unknown,
-  expected: unknown,
-  timeout: unknown,
-  options: unknown,
-): WaitArgs {
-  if (target.closed) throw closedError(call, target.name);
-  return {
-    at: toCell(offset, target, call),
-    value: toExpected(expected, call, target.name),
-    timeout: toTimeout(timeout, call, target.name),
-    spin: toSpin(options, call, target.name),
-  };
-}
+// The sync calls' result slots, made once: a typed array passed to a
+// `buffer` parameter must live outside V8's heap, and moving a fresh small
+// one there costs microseconds per call.
+const waitOut = new Int32Array(1);
+const notifyOut = new Float64Array(1);
+const never = () => false;
 
 /**
- * The body of {@linkcode Mmap.wait}: blocks this thread.
+ * The body of {@linkcode Mmap.wait}: blocks this thread. The handle is
+ * open (checked by the caller).
  *
  * @param target The handle's native side.
  */
@@ -215,73 +203,70 @@ export function waitOn(
   timeout: unknown,
   options: unknown,
 ): WaitOutcome {
-  const { at, value, timeout: ms, spin } = waitArgs(
-    target,
-    "wait",
-    offset,
-    expected,
-    timeout,
-    options,
-  );
+  const at = toCell(offset, target, "wait");
+  const value = toExpected(expected, "wait", target.name);
+  const ms = toTimeout(timeout, "wait", target.name);
+  const spin = toSpin(options, "wait", target.name);
   const native = target.symbols.mmap_wait ?? missing("wait", target.name);
-  const out = new Int32Array(1);
-  const status = native(target.id, at, value, ms, spin, out);
-  return outcome(target, status, out, "wait");
+  const status = native(target.id, at, value, ms, spin, waitOut);
+  // A sync wait cannot see its own handle closed (this thread is blocked).
+  return outcome(target, status, waitOut, "wait", never);
 }
 
 /**
  * The body of {@linkcode Mmap.waitAsync}: the word is checked at once, and
  * the sleep runs on one of the runtime's blocking threads.
  *
- * @param target The handle's native side; `closed` is read again when the
- * wait ends.
+ * @param target The handle's native side.
+ * @param closed Whether the handle has been closed (asked when the wait
+ * ends).
  */
 export async function waitOnAsync(
   target: WaitTarget,
+  closed: () => boolean,
   offset: unknown,
   expected: unknown,
   timeout: unknown,
   options: unknown,
 ): Promise<WaitOutcome> {
-  const { at, value, timeout: ms, spin } = waitArgs(
-    target,
-    "waitAsync",
-    offset,
-    expected,
-    timeout,
-    options,
-  );
+  const call = "waitAsync";
+  const at = toCell(offset, target, call);
+  const value = toExpected(expected, call, target.name);
+  const ms = toTimeout(timeout, call, target.name);
+  const spin = toSpin(options, call, target.name);
   const symbols = target.symbols;
-  const now = symbols.mmap_wait ?? missing("waitAsync", target.name);
-  const later = symbols.mmap_wait_nonblocking ??
-    missing("waitAsync", target.name);
+  const now = symbols.mmap_wait ?? missing(call, target.name);
+  const later = symbols.mmap_wait_nonblocking ?? missing(call, target.name);
   // A first look on this thread: a word that differs (or a timeout of 0)
   // settles without a thread, and errors come with their details.
-  const out = new Int32Array(1);
   const first = outcome(
     target,
-    now(target.id, at, value, 0, 0, out),
-    out,
-    "waitAsync",
+    now(target.id, at, value, 0, 0, waitOut),
+    waitOut,
+    call,
+    closed,
   );
   if (first === "not-equal" || ms === 0) return first;
+  // Its own slot: the other thread writes it while this one goes on.
+  const out = new Int32Array(1);
   const status = await later(target.id, at, value, ms, spin, out);
   if (status !== 0) {
     // The failure's details stay with the thread that slept: look again
     // here, which fails the same way (or reports the word's state now).
-    if (target.closed) throw closedError("waitAsync", target.name);
+    if (closed()) throw closedError(call, target.name);
     return outcome(
       target,
-      now(target.id, at, value, 0, 0, out),
-      out,
-      "waitAsync",
+      now(target.id, at, value, 0, 0, waitOut),
+      waitOut,
+      call,
+      closed,
     );
   }
-  return outcome(target, status, out, "waitAsync");
+  return outcome(target, status, out, call, closed);
 }
 
 /**
- * The body of {@linkcode Mmap.notify}.
+ * The body of {@linkcode Mmap.notify}. The handle is open.
  *
  * @param target The handle's native side.
  */
@@ -290,7 +275,6 @@ export function notifyOn(
   offset: unknown,
   count: unknown,
 ): number {
-  if (target.closed) throw closedError("notify", target.name);
   const at = toCell(offset, target, "notify");
   let n = Infinity;
   if (count !== undefined) {
@@ -311,12 +295,11 @@ export function notifyOn(
     n = count;
   }
   const native = target.symbols.mmap_notify ?? missing("notify", target.name);
-  const out = new Float64Array(1);
-  const status = native(target.id, at, n, out);
+  const status = native(target.id, at, n, notifyOut);
   if (status !== 0) {
     throw nativeError(target.symbols, status, "notify", target.name);
   }
-  return out[0];
+  return notifyOut[0];
 }
 
 /**

@@ -37,6 +37,10 @@ pub const CELL_BYTES: usize = 8;
 /// as no OS timeout can represent every `f64`.
 const FOREVER_MS: f64 = 1e12;
 
+/// While spinning, every this many looks the thread yields its CPU instead of
+/// pausing (see `wait_cell`).
+const YIELD_EVERY: u32 = 32;
+
 /// A sleeper of this process, so that `cancel` can find and wake it.
 struct Sleeper {
     index: usize,
@@ -200,8 +204,14 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
     if timeout == Some(Duration::ZERO) {
         return Ok(WAIT_TIMED_OUT);
     }
-    for _ in 0..spin {
-        std::hint::spin_loop();
+    for look in 0..spin {
+        // A peer on the same CPU (a busy machine) cannot answer while this
+        // thread spins: let it run now and then.
+        if look % YIELD_EVERY == YIELD_EVERY - 1 {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
         if word.load(Ordering::Acquire) != expected {
             return Ok(WAIT_OK);
         }
