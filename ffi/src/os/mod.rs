@@ -72,6 +72,8 @@ pub enum Woke {
     /// Woken (by a wake, or spuriously: callers look at the word again).
     Woken,
     /// The word did not hold the expected value when the kernel looked.
+    /// (macOS does not tell this from a wake.)
+    #[cfg_attr(target_os = "macos", allow(dead_code))]
     Changed,
     /// The timeout passed.
     TimedOut,
