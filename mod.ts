@@ -90,3 +90,13 @@ export {
   THREAD_BATCH_RECORDS,
 } from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { remap, remapSync } from "./src/functions.ts";
+export {
+  DEFAULT_SPIN,
+  notify,
+  wait,
+  WAIT_CELL_BYTES,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./src/wait.ts";

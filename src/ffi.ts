@@ -62,6 +62,23 @@ const batchParameters = [
   "f64", // buf_len: f64
 ] as const;
 
+/** Outcomes of `mmap_wait` (`WAIT_RESULTS` in `ffi/src/abi.rs`). */
+export const WaitResult = {
+  ok: 0,
+  notEqual: 1,
+  timedOut: 2,
+  cancelled: 3,
+} as const;
+
+const waitParameters = [
+  "u32", // id: u32
+  "f64", // offset: f64
+  "i32", // expected: i32
+  "f64", // timeout_ms: f64
+  "u32", // spin: u32
+  "buffer", // out: *mut i32, [outcome]
+] as const;
+
 const flushParameters = [
   "u32", // id: u32
   "f64", // offset: f64
@@ -261,6 +278,37 @@ export const symbols = {
       "u32", // id: u32
     ],
     result: "i32",
+  },
+  /** Absent from libraries that predate it; `wait` then says so. */
+  mmap_wait: { parameters: waitParameters, result: "i32", optional: true },
+  /** `mmap_wait` on a worker thread, for `waitAsync`. */
+  mmap_wait_nonblocking: {
+    name: "mmap_wait",
+    parameters: waitParameters,
+    result: "i32",
+    nonblocking: true,
+    optional: true,
+  },
+  mmap_notify: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // count: f64 (+Infinity: all)
+      "buffer", // out: *mut f64, [woken]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Maps a file again at its current length (or `length`). */
+  mmap_remap: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // length: f64 (read with MapFlag.length)
+      "u32", // flags: u32 (MapFlag.length)
+      "buffer", // out: *mut u64, [address, length]
+    ],
+    result: "i32",
+    optional: true,
   },
   mmap_stats: {
     parameters: [

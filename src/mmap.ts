@@ -39,6 +39,14 @@ import {
   batchSync,
   type BatchTarget,
 } from "./batch.ts";
+import {
+  notifyOn,
+  waitOn,
+  waitOnAsync,
+  type WaitOptions,
+  type WaitOutcome,
+  type WaitTarget,
+} from "./wait.ts";
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -556,7 +564,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * assert.equal(Deno.readTextFileSync(path), "Abc");
    * ```
    */
-  view(offset: number | bigint = 0, length?: number | bigint): Uint8Array {
+  view(
+    offset: number | bigint = 0,
+    length?: number | bigint,
+  ): Uint8Array<ArrayBuffer> {
     const [at, count] = this.#span(offset, length, "view");
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
     const buffer = mappedBuffer(this.#id, at, count);
@@ -787,5 +798,136 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     return promised(() =>
       batchAsync(this.#batch("scatter"), "scatter", offsets, lengths, src, true)
     );
+  }
+
+  // Processes that talk and files that grow: wait/notify (src/wait.ts) and
+  // remap.
+
+  /** What `wait.ts` needs of this handle, after checking it is open. */
+  #waitTarget(call: string): WaitTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    const target = this.#target;
+    target.symbols = this.#symbols;
+    target.id = this.#id;
+    target.name = this.#name;
+    target.len = this.#len;
+    return target;
+  }
+
+  #target: WaitTarget = { symbols: null!, id: 0, name: "", len: 0 };
+  #isClosed = (): boolean => this.#closed;
+
+  /**
+   * Sleeps while the `Int32` at `offset` holds `expected`, until notified;
+   * see {@linkcode wait}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  wait(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): WaitOutcome {
+    return waitOn(this.#waitTarget("wait"), offset, expected, timeout, options);
+  }
+
+  /**
+   * Like {@linkcode Mmap.wait}, as a promise, without blocking the event
+   * loop; see {@linkcode waitAsync}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns A promise of `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  waitAsync(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): Promise<WaitOutcome> {
+    return promised(() =>
+      waitOnAsync(
+        this.#waitTarget("waitAsync"),
+        this.#isClosed,
+        offset,
+        expected,
+        timeout,
+        options,
+      )
+    );
+  }
+
+  /**
+   * Wakes up to `count` waiters on the wait cell at `offset`, in any
+   * process; see {@linkcode notify}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param count How many at most (default `Infinity`).
+   * @returns How many woke.
+   */
+  notify(offset: number | bigint, count?: number): number {
+    return notifyOn(this.#waitTarget("notify"), offset, count);
+  }
+
+  /**
+   * Maps the file again, at its current length (or `length` bytes), without
+   * changing the file: how a reader follows a file another process
+   * appends to. A window keeps its offset and grows (or shrinks) with the
+   * file. The mapping may move, so views handed out before become empty
+   * first, as with {@linkcode Mmap.resizeSync} (and, as there, a view's
+   * buffer that escaped this handle makes it refuse with `Busy`). A mapping
+   * whose file was truncated under it is whole again after a remap.
+   *
+   * @param length Bytes to map from the mapping's offset; by default to the
+   * file's end.
+   * @throws {TypeError} For anonymous, shared-memory and copy-on-write
+   * mappings.
+   * @throws {RangeError} When `length` reaches past the end of the file.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
+   * reach still references the mapping.
+   */
+  remapSync(length?: number | bigint): void {
+    if (this.#closed) throw closedError("remap", this.#name);
+    const count = length === undefined
+      ? 0
+      : toIndex(length, "length", "remap", this.#name);
+    const native = this.#symbols.mmap_remap;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("remap", this.#name)
+        }: the native library predates remap; update it`,
+      );
+    }
+    this.#views.detach();
+    const out = new BigUint64Array(2);
+    out[0] = this.#ptr === null
+      ? 0n
+      : BigInt(Deno.UnsafePointer.value(this.#ptr));
+    out[1] = BigInt(this.#len);
+    const flags = length === undefined ? 0 : MapFlag.length;
+    const status = native(this.#id, count, flags, out);
+    this.#ptr = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
+    this.#len = Number(out[1]);
+    live.set(this.#id, this.#info());
+    if (status !== 0) this.#fail(status, "remap");
+  }
+
+  /**
+   * Like {@linkcode Mmap.remapSync}, as a promise.
+   *
+   * @param length Bytes to map; by default to the file's end.
+   * @returns A promise that settles when the mapping has its new length.
+   */
+  remap(length?: number | bigint): Promise<void> {
+    return promised(() => this.remapSync(length));
   }
 }

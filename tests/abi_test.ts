@@ -14,6 +14,7 @@ import {
   librarySync,
   MapFlag,
   ShmFlag,
+  WaitResult,
 } from "../src/ffi.ts";
 
 /** `camelCase` → `CAMEL_CASE`, the Rust spelling of a TypeScript key. */
@@ -33,6 +34,7 @@ function typescriptTable(): Map<string, string> {
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
     ["ELEMENT", Element],
+    ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];

@@ -87,6 +87,19 @@ shared_u32! {
     }
 }
 
+shared_u32! {
+    /// Outcomes of `mmap_wait`.
+    WAIT_RESULTS {
+        /// Woken by a notify (or the word changed while spinning).
+        WAIT_OK = 0,
+        /// The word did not hold the expected value.
+        WAIT_NOT_EQUAL = 1,
+        WAIT_TIMED_OUT = 2,
+        /// The mapping was closed or resized while waiting.
+        WAIT_CANCELLED = 3,
+    }
+}
+
 /// The union of a table's flags.
 const fn union(table: &[(&str, u32)]) -> u32 {
     let mut all = 0;

@@ -17,8 +17,10 @@ mod open;
 mod os;
 mod pages;
 mod registry;
+mod remap;
 mod resize;
 mod shm;
+mod wait;
 
 #[cfg(test)]
 mod test_util;
@@ -39,8 +41,10 @@ pub use napi::napi_register_module_v1;
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
+pub use remap::mmap_remap;
 pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
+pub use wait::{mmap_notify, mmap_wait};
 
 /// Interface version; see `ABI_VERSION`.
 #[no_mangle]
@@ -129,6 +133,7 @@ fn constants_text() -> String {
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
         .chain(abi::ELEMENTS)
+        .chain(abi::WAIT_RESULTS)
     {
         let _ = writeln!(text, "{}={}", name, value);
     }
@@ -159,7 +164,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 41] = [
+    const NAMES: [&str; 45] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -177,6 +182,10 @@ mod tests {
         "ELEMENT_F64",
         "ELEMENT_U32",
         "ELEMENT_U64",
+        "WAIT_OK",
+        "WAIT_NOT_EQUAL",
+        "WAIT_TIMED_OUT",
+        "WAIT_CANCELLED",
         "ADVICE",
         "STATUS_OK",
         "STATUS_BAD_HANDLE",

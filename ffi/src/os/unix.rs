@@ -45,6 +45,9 @@
 //!   already exports (the executable or a library it loaded), or 0; how the
 //!   N-API side (`napi.rs`) finds the runtime's `napi_*` functions without
 //!   linking to them.
+//! - `wait_on(addr, expected, timeout_ns)`: sleeps while the 32-bit word at
+//!   `addr` holds `expected`, across processes for shared mappings (a `Woke`).
+//! - `wake(addr, count)`: wakes up to `count` sleepers on `addr`; how many woke.
 //!
 //! All addresses given to these functions are page aligned. Empty ranges are
 //! never mapped: callers represent an empty mapping as address 0, length 0.
@@ -57,6 +60,11 @@
 // which makes its submodules resolve from `os/`.)
 #[path = "unix/fault.rs"]
 mod fault;
+
+// Sleeping on a word until another thread or process wakes it.
+#[path = "unix/wait.rs"]
+mod wait;
+pub use wait::{wait_on, wake};
 
 use std::ffi::c_void;
 use std::fs::File;

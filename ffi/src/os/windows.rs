@@ -743,3 +743,31 @@ pub fn process_symbol(name: &std::ffi::CStr) -> usize {
         GetProcAddress(module, name.as_ptr() as *const u8) as usize
     }
 }
+
+/// Not yet on Windows: `WaitOnAddress` does not cross processes.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wait_on(
+    _addr: usize,
+    _expected: u32,
+    _timeout_ns: Option<u64>,
+) -> Result<super::Woke> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "wait",
+        "wait and notify are not available on Windows yet",
+    ))
+}
+
+/// See `wait_on`.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "notify",
+        "wait and notify are not available on Windows yet",
+    ))
+}
