@@ -76,5 +76,28 @@ export {
 export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
+export {
+  type BatchIndices,
+  gather,
+  gatherRanges,
+  gatherRangesSync,
+  gatherSync,
+  MAX_PLAIN_RECORDS,
+  scatter,
+  scatterRanges,
+  scatterRangesSync,
+  scatterSync,
+  THREAD_BATCH_RECORDS,
+} from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { remap, remapSync } from "./src/functions.ts";
+export {
+  DEFAULT_SPIN,
+  notify,
+  wait,
+  WAIT_CELL_BYTES,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./src/wait.ts";
 export { type ViewOf, type ViewType } from "./src/view_as.ts";

@@ -29,6 +29,20 @@ export interface SideProgram {
 
 /** Every side program of `deno task bench:report`. */
 export const SIDE: SideProgram[] = [
+  // Processes and Workers that talk: wait/notify against pipes, TCP and
+  // postMessage (bench/ipc/).
+  {
+    name: "ipc ping-pong between processes",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/pingpong.ts"],
+  },
+  {
+    name: "ipc ping-pong between Workers",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/workers.ts"],
+  },
+  {
+    name: "ipc SPSC ring between processes",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/ring.ts"],
+  },
   // Recipes (the README's workloads; bench/recipes/)
   {
     name: "recipe: safetensors",

@@ -436,8 +436,68 @@ function perRun(
 }
 
 const rnd64 = /^random 64 B read/;
+const pingProcesses = /^ping-pong between processes/;
+const pingWorkers = /^ping-pong between Workers/;
+const spscRing = /^SPSC ring of 64 B messages/;
+const spinning = "openShared + wait/notify, spinning (default spin)";
+const sleeping = "openShared + wait/notify, always sleeping (spin 0)";
+const pipeRow = "pipe (Deno.Command stdin/stdout)";
 const fsRead = "Deno.FsFile seek+readSync";
 const targets: Target[] = [
+  // Processes and Workers that talk (bench/ipc/, side programs).
+  {
+    what: "ping-pong between processes: `wait`/`notify` spinning, p50",
+    goal: "< 2 µs per round trip",
+    values: find(pingProcesses, spinning)?.means,
+    pass: (x) => x < 2000,
+    show: (x) => time(x),
+  },
+  {
+    what: "ping-pong between processes: `wait`/`notify` spinning vs a pipe",
+    goal: "≥ 20× faster",
+    values: perRun(
+      find(pingProcesses, pipeRow),
+      find(pingProcesses, spinning),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 20,
+    show: (x) => `${ratio(x)} faster`,
+  },
+  {
+    what:
+      "ping-pong between processes: `wait`/`notify` always sleeping vs a pipe",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(pingProcesses, pipeRow),
+      find(pingProcesses, sleeping),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what: "ping-pong between Workers: `wait`/`notify` spinning vs postMessage",
+    goal: "faster (≥ 1.00×)",
+    values: perRun(
+      find(pingWorkers, "postMessage"),
+      find(pingWorkers, spinning),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "SPSC ring of 64 B messages between processes vs a pipe (4 KiB writes)",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(spscRing, "pipe, 4 KiB writes (64 messages)"),
+      find(spscRing, "openShared ring + wait/notify"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} messages/s`,
+  },
   {
     what: "random 64 B: `readSync()` vs `Deno.FsFile` seek+read",
     goal: "≥ 8× faster",
@@ -516,6 +576,44 @@ const targets: Target[] = [
     ),
     pass: (x) => x <= 3,
     show: (x) => `${ratio(x)} the time`,
+  },
+  // Batch copies (bench/gather_bench.ts, with the side programs
+  // bench/c/gather.c and bench/py/gather.py).
+  {
+    what:
+      "gather 64 B × 1,048,576 random rows: `gatherSync()` vs numpy `take` on a memmap",
+    goal: "faster (> 1.00×)",
+    values: perRun(
+      find(/^gather 64 B records$/, "numpy take on a memmap"),
+      find(/^gather 64 B records$/, "gatherSync() (one call)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x > 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "gather 64 B × 1,048,576 random rows: `gatherSync()` vs a C memcpy loop",
+    goal: "≤ 1.5× the time",
+    values: perRun(
+      find(/^gather 64 B records$/, "gatherSync() (one call)"),
+      find(/^gather 64 B records$/, "C loop of memcpy (mmap)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.5,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what:
+      'gather 64 B over a 1 GiB anonymous table: `advise("hugepage")` vs `"nohugepage"`',
+    goal: "faster (> 1.00×)",
+    values: perRun(
+      find(/anonymous table$/, 'gatherSync(), advise("nohugepage")'),
+      find(/anonymous table$/, 'gatherSync(), advise("hugepage")'),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x > 1,
+    show: (x) => `${ratio(x)} speed`,
   },
   // Recipes (bench/recipes/)
   {

@@ -9,10 +9,12 @@ import { ErrorKind, Status } from "../src/errors.ts";
 import {
   ABI_VERSION,
   ADVICE,
+  Element,
   FlushMode,
   librarySync,
   MapFlag,
   ShmFlag,
+  WaitResult,
 } from "../src/ffi.ts";
 
 /** `camelCase` → `CAMEL_CASE`, the Rust spelling of a TypeScript key. */
@@ -31,6 +33,8 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["ELEMENT", Element],
+    ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];
