@@ -5,6 +5,18 @@ import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { FULL_FLAGS, runDenoArgs, spawnDeno } from "./_subprocess.ts";
 import { LookupTable, valueOf, writeTable } from "../examples/lookup_table.ts";
+import {
+  isPayloadOf,
+  LogFollower,
+  LogWriter,
+  payloadOf,
+} from "../examples/append_log.ts";
+import {
+  DIM,
+  EmbeddingTable,
+  valueAt as embeddingValue,
+  writeTable as writeEmbeddings,
+} from "../examples/embedding_gather.ts";
 import { withTempDir } from "./_helpers.ts";
 import {
   DTYPES,
@@ -558,5 +570,185 @@ Deno.test("lookup table: readers in 4 processes keep the old file through a rena
         } catch { /* already ended */ }
       }
     }
+  });
+});
+
+// examples/append_log.ts: a writer in one process, followers in others,
+// and a writer killed mid-stream.
+
+const LOG_URL = JSON.stringify(
+  new URL("../examples/append_log.ts", import.meta.url).href,
+);
+
+Deno.test("examples/append_log.ts appends and follows its records", async () => {
+  const { code, stdout: out, stderr } = await runDenoArgs(
+    [...EXAMPLE_FLAGS, "examples/append_log.ts", "3000"],
+    { cwd: root },
+  );
+  assert.equal(code, 0, stderr);
+  assert.match(out, /^3000 records appended and followed in \d+ ms$/m);
+  assert.match(out, /^follower saw 3000 records, 0 wrong$/m);
+});
+
+/** A follower in its own process: reads `count` records, checks each. */
+const LOG_FOLLOWER = `
+import { isPayloadOf, LogFollower } from ${LOG_URL};
+const [path, count] = [Deno.args[0], Number(Deno.args[1])];
+using follower = new LogFollower(path);
+console.log("ready");
+let seen = 0, wrong = 0, batches = 0;
+while (seen < count) {
+  const records = await follower.next(20_000);
+  if (records.length === 0) break;
+  batches++;
+  for (const r of records) {
+    if (r.number !== seen || !isPayloadOf(seen, r.payload)) wrong++;
+    seen++;
+  }
+}
+console.log(JSON.stringify({ seen, wrong, batches }));
+`;
+
+/** Reads a child's stdout until `line` is seen; returns what was read. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  done: (seen: string) => boolean,
+  seen = "",
+): Promise<string> {
+  while (!done(seen)) {
+    const { value, done: ended } = await reader.read();
+    if (ended) return seen;
+    seen += value;
+  }
+  return seen;
+}
+
+Deno.test("append log: followers in 2 processes read every record as it lands, across growth and remaps", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/log.bin`;
+    const count = 4000; // about 8 MiB in 64 KiB chunks: many growths
+    using writer = LogWriter.create(path, { chunk: 64 << 10, commitEvery: 50 });
+    const followers = [0, 1].map(() =>
+      spawnDeno(LOG_FOLLOWER, [...FULL_FLAGS, "--config", CONFIG], {
+        args: [path, String(count)],
+      })
+    );
+    const readers = followers.map((f) =>
+      f.stdout.pipeThrough(new TextDecoderStream()).getReader()
+    );
+    const seen = await Promise.all(
+      readers.map((r) => readUntil(r, (s) => s.includes("ready\n"))),
+    );
+    for (let n = 0; n < count; n++) {
+      writer.append(payloadOf(n));
+      // Now and then let the followers catch up mid-stream.
+      if (n % 500 === 499) await new Promise((r) => setTimeout(r, 5));
+    }
+    writer.commit();
+    for (let i = 0; i < followers.length; i++) {
+      const out = await readUntil(readers[i], () => false, seen[i]);
+      const { code } = await followers[i].status;
+      const stderr = await new Response(followers[i].stderr).text();
+      assert.equal(code, 0, stderr);
+      const result = JSON.parse(out.trim().split("\n").at(-1)!);
+      assert.equal(result.seen, count);
+      assert.equal(result.wrong, 0);
+      // Woken by commits, not handed the log in one read at the end.
+      assert.ok(result.batches > 1, JSON.stringify(result));
+    }
+    assert.ok(Deno.statSync(path).size > 64 << 10);
+  });
+});
+
+/** A writer in its own process, printing each commit's record count. */
+const LOG_WRITER = `
+import { LogWriter, payloadOf } from ${LOG_URL};
+const writer = LogWriter.create(Deno.args[0], { chunk: 64 << 10, commitEvery: 25 });
+for (let n = 0; ; n++) {
+  writer.append(payloadOf(n));
+  if (writer.records % 25 === 0) console.log(writer.records);
+}
+`;
+
+Deno.test(
+  "append log: a writer killed with SIGKILL mid-stream leaves every committed record readable",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/log.bin`;
+      const child = spawnDeno(LOG_WRITER, [...FULL_FLAGS, "--config", CONFIG], {
+        args: [path],
+      });
+      const reader = child.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      // Kill it once it has committed a few thousand records (and grown).
+      const out = await readUntil(reader, (s) => {
+        const lines = s.trim().split("\n");
+        return Number(lines.at(-2) ?? 0) >= 3000;
+      });
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assert.equal(status.signal, "SIGKILL");
+      await reader.cancel();
+      const lines = out.trim().split("\n");
+      const printed = Number(lines.at(-2));
+      using follower = new LogFollower(path);
+      const records = follower.poll();
+      // Every commit it announced is there, each record whole and in order.
+      assert.ok(records.length >= printed, `${records.length} < ${printed}`);
+      assert.equal(records.length % 25, 0);
+      records.forEach((r, n) => {
+        assert.equal(r.number, n);
+        assert.ok(isPayloadOf(n, r.payload), `record ${n}`);
+      });
+      // And the log takes appends again from its committed end.
+      follower.close();
+      using writer = LogWriter.open(path);
+      writer.append(payloadOf(records.length));
+      writer.commit();
+      using again = new LogFollower(path);
+      assert.equal(again.poll().length, records.length + 1);
+    });
+  },
+);
+
+// examples/embedding_gather.ts: batches of rows in one native call.
+
+Deno.test("examples/embedding_gather.ts gathers a batch with no wrong values", async () => {
+  const { code, stdout: out, stderr } = await runDenoArgs(
+    [...EXAMPLE_FLAGS, "examples/embedding_gather.ts", "3000"],
+    { cwd: root },
+  );
+  assert.equal(code, 0, stderr);
+  assert.match(out, /^3000 rows of 384 float32 \(1536 B each\)$/m);
+  assert.match(out, /^gathered 1024 rows in [\d.]+ ms, 0 wrong values$/m);
+});
+
+Deno.test("embedding table: gather() equals per-row reads; an id past the table copies nothing", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/table.f32`;
+    writeEmbeddings(path, 500);
+    using table = new EmbeddingTable(path);
+    assert.equal(table.rows, 500);
+    for (const n of [1, 7, 32, 600]) {
+      const ids = Array.from({ length: n }, (_, i) => (i * 7919) % 500);
+      const batch = table.gather(ids);
+      const row = new Uint8Array(DIM * 4);
+      ids.forEach((id, k) => {
+        table.mapping.readSync(row, id * DIM * 4);
+        assert.deepEqual(
+          batch.subarray(k * DIM, (k + 1) * DIM),
+          new Float32Array(row.buffer),
+        );
+        assert.equal(batch[k * DIM + 5], embeddingValue(id, 5));
+      });
+    }
+    const out = new Float32Array(3 * DIM).fill(-1);
+    assert.throws(() => table.gather([1, 500, 2], out), RangeError);
+    assert.ok(out.every((x) => x === -1), "nothing was copied");
+    Deno.writeFileSync(`${dir}/odd.f32`, new Uint8Array(DIM * 4 + 4));
+    assert.throws(() => new EmbeddingTable(`${dir}/odd.f32`), RangeError);
   });
 });
