@@ -52,4 +52,37 @@ export const SIDE: SideProgram[] = [
     name: "recipe: lookup table",
     run: ["$DENO", "run", "-A", "bench/recipes/lookup_table.ts", "$DATA"],
   },
+  {
+    name: "recipe: embedding gather",
+    build: [
+      "$DENO",
+      "run",
+      "-A",
+      "bench/recipes/embedding_gather.ts",
+      "$DATA",
+      "--make",
+    ],
+    run: ["$DENO", "run", "-A", "bench/recipes/embedding_gather.ts", "$DATA"],
+  },
+  {
+    name: "recipe: embedding gather (numpy)",
+    build: [
+      "$DENO",
+      "run",
+      "-A",
+      "bench/recipes/embedding_gather.ts",
+      "$DATA",
+      "--make",
+    ],
+    run: [
+      "python3",
+      "bench/recipes/embedding_gather.py",
+      "$DATA/embedding-2048m.f32",
+    ],
+    requires: ["python3"],
+  },
+  {
+    name: "recipe: append log",
+    run: ["$DENO", "run", "-A", "bench/recipes/append_log.ts", "$DATA"],
+  },
 ];

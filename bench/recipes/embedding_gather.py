@@ -5,10 +5,14 @@ memmap, batches of random row ids gathered with one
 timed. Prints the recipe's JSON lines (p50 and p99 per batch, rows/s at the
 median), or {"skip": ...} when numpy is missing.
 
-    python3 embedding_gather.py FILE LABEL
+    python3 embedding_gather.py FILE
+
+FILE is the table bench/recipes/embedding_gather.ts writes
+(`<data dir>/embedding-2048m.f32`, made by its --make step).
 """
 
 import json
+import os
 import sys
 import time
 
@@ -22,7 +26,16 @@ def main():
     except ImportError:
         print(json.dumps({"skip": "numpy is not installed"}))
         return
-    path, label = sys.argv[1], sys.argv[2]
+    path = sys.argv[1]
+    if not os.path.exists(path):
+        print(json.dumps({"skip": f"{path} is missing (run the --make step)"}))
+        return
+    size = os.path.getsize(path)
+    # The label the Deno program gives the same file.
+    if size >= 1 << 30:
+        label = f"{float(f'{size / (1 << 30):.1f}'):g} GiB"
+    else:
+        label = f"{round(size / (1 << 20))} MiB"
     table = np.memmap(path, dtype=np.float32, mode="r").reshape(-1, DIM)
     rng = np.random.default_rng(12345)
     name = "numpy take on a memmap"

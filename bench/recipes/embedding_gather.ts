@@ -8,7 +8,10 @@
 // is in the page cache); every batch is timed: p50 and p99 per batch, and
 // rows per second at the median.
 //
-//   deno run -A bench/recipes/embedding_gather.ts <data dir> [MiB]
+//   deno run -A bench/recipes/embedding_gather.ts <data dir> [MiB] [--make]
+//
+// --make only writes the table (bench/side.ts runs it as the build step, so
+// that the numpy program finds the file).
 
 import {
   DIM,
@@ -111,8 +114,11 @@ const [first, ...rest] = Deno.args;
 if (first === "child") {
   child(rest[0] as Mode, rest[1], rest[2]);
 } else {
-  const size = Number(rest[0] ?? 2048) * MiB;
+  const make = rest.includes("--make");
+  const sizes = rest.filter((a) => a !== "--make");
+  const size = Number(sizes[0] ?? 2048) * MiB;
   const [path] = tablePath(first, size);
+  if (make) Deno.exit(0);
   warm(path);
   const bytes = Deno.statSync(path).size;
   const label = bytes >= 1024 ** 3
