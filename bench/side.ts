@@ -82,6 +82,19 @@ export const SIDE: SideProgram[] = [
     requires: ["python3"],
   },
   {
+    // Evicts the table from the page cache (posix_fadvise, via python3).
+    name: "recipe: embedding gather, cold cache",
+    run: [
+      "$DENO",
+      "run",
+      "-A",
+      "bench/recipes/embedding_gather.ts",
+      "$DATA",
+      "--cold",
+    ],
+    requires: ["python3"],
+  },
+  {
     name: "recipe: append log",
     run: ["$DENO", "run", "-A", "bench/recipes/append_log.ts", "$DATA"],
   },

@@ -644,6 +644,58 @@ const targets: Target[] = [
     show: (x) => `${ratio(x)} the memory`,
   },
   {
+    what:
+      "embedding gather, batch of 1,024 rows: `gatherSync()` vs `Deno.FsFile` seek+read per row",
+    goal: "≥ 5× faster",
+    values: perRun(
+      find(
+        /^embedding gather .*, batch of 1024$/,
+        "Deno.FsFile seek+readSync per row",
+      ),
+      find(/^embedding gather .*, batch of 1024$/, "gatherSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 5,
+    show: (x) => `${ratio(x)} faster`,
+  },
+  {
+    what:
+      "embedding gather, batch of 1,024 rows: `gatherSync()` vs numpy take on a memmap",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(/^embedding gather .*, batch of 1024$/, "numpy take on a memmap"),
+      find(/^embedding gather .*, batch of 1024$/, "gatherSync()"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "append log, commit every 100: records/s, mapped log vs `Deno.FsFile` writeSync + syncData",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(/^append log, .*\d$/, "Deno.FsFile writeSync + syncData"),
+      find(
+        /^append log, .*\d$/,
+        "LogWriter (mapped, preallocated 64 MiB chunks)",
+      ),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what: "append log: a follower process has a commit's records (p50)",
+    goal: "< 1 ms",
+    values: find(
+      /^append log, .*: with a follower process$/,
+      "follower has a commit's records after (p50)",
+    )?.means,
+    pass: (x) => x < 1000,
+    show: (x) => `${x.toFixed(0)} µs`,
+  },
+  {
     what: "lookup table, 8 processes: lookups/s, mapped vs copies in memory",
     goal: "≥ 0.9× the rate",
     values: perRun(

@@ -10,6 +10,11 @@
 //
 //   deno run -A bench/recipes/embedding_gather.ts <data dir> [MiB] [--make]
 //
+// --cold: the same batches of 1,024 rows with the table evicted from the
+// page cache first (posix_fadvise DONTNEED, through python3): every row is a
+// disk read, as in a table larger than memory. Also how much of the file
+// each way brought into memory.
+//
 // --make only writes the table (bench/side.ts runs it as the build step, so
 // that the numpy program finds the file).
 
@@ -110,35 +115,110 @@ function child(mode: Mode, path: string, label: string) {
   table.close();
 }
 
+/** Drops the file's pages from the page cache (clean pages only). */
+function evict(path: string): void {
+  const code = `import os; fd = os.open(${
+    JSON.stringify(path)
+  }, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)`;
+  const { success } = new Deno.Command("python3", { args: ["-c", code] })
+    .outputSync();
+  if (!success) throw new Error("python3 could not evict the table");
+}
+
+const COLD: Mode[] = ["gather", "gather-random", "fsfile"];
+const COLD_BATCHES = 5;
+
+function coldChild(mode: Mode, path: string, label: string) {
+  evict(path);
+  const table = new EmbeddingTable(path);
+  if (table.mapping.residency() > 64 * MiB) {
+    emit({ skip: "the page cache kept the table (eviction did not work)" });
+    return;
+  }
+  if (mode === "gather-random") table.mapping.advise("random");
+  using file = Deno.openSync(path);
+  let x = 999;
+  const n = 1024;
+  const ids = new Uint32Array(n);
+  const out = new Float32Array(n * DIM);
+  const bytes = new Uint8Array(out.buffer);
+  const times: number[] = [];
+  for (let r = 0; r < COLD_BATCHES; r++) {
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      ids[i] = (x >>> 0) % table.rows;
+    }
+    const t0 = performance.now();
+    if (mode === "fsfile") {
+      for (let i = 0; i < n; i++) {
+        const row = bytes.subarray(i * ROW, (i + 1) * ROW);
+        file.seekSync(ids[i] * ROW, Deno.SeekMode.Start);
+        for (let at = 0; at < ROW;) at += file.readSync(row.subarray(at))!;
+      }
+    } else {
+      table.gather(ids, out);
+    }
+    times.push((performance.now() - t0) * 1e6);
+  }
+  const resident = table.mapping.residency();
+  table.close();
+  const group =
+    `embedding gather ${label}, cold cache, ${COLD_BATCHES} batches of ${n}`;
+  const sorted = [...times].sort((a, b) => a - b);
+  emit({
+    group,
+    name: ALTERNATIVES[mode],
+    ns_per_op: sorted[Math.floor(sorted.length / 2)],
+    p99_ns: sorted[sorted.length - 1],
+    baseline: mode === "fsfile",
+  });
+  emit({
+    group: `${group}: first batch, and the file read in`,
+    name: `${ALTERNATIVES[mode]}: first batch`,
+    value: times[0] / 1e6,
+    unit: "ms",
+  });
+  emit({
+    group: `${group}: first batch, and the file read in`,
+    name: `${ALTERNATIVES[mode]}: in the page cache after`,
+    value: resident / MiB,
+    unit: "MiB",
+  });
+}
+
+async function runChild(args: string[]): Promise<void> {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, ...args],
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`${args.join(" ")}: exit ${code}`);
+  await Deno.stdout.write(stdout);
+}
+
 const [first, ...rest] = Deno.args;
 if (first === "child") {
   child(rest[0] as Mode, rest[1], rest[2]);
+} else if (first === "cold-child") {
+  coldChild(rest[0] as Mode, rest[1], rest[2]);
 } else {
   const make = rest.includes("--make");
-  const sizes = rest.filter((a) => a !== "--make");
+  const cold = rest.includes("--cold");
+  const sizes = rest.filter((a) => !a.startsWith("--"));
   const size = Number(sizes[0] ?? 2048) * MiB;
   const [path] = tablePath(first, size);
   if (make) Deno.exit(0);
-  warm(path);
   const bytes = Deno.statSync(path).size;
   const label = bytes >= 1024 ** 3
     ? `${+(bytes / 1024 ** 3).toFixed(1)} GiB`
     : `${Math.round(bytes / MiB)} MiB`;
-  for (const mode of Object.keys(ALTERNATIVES)) {
-    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        new URL(import.meta.url).pathname,
-        "child",
-        mode,
-        path,
-        label,
-      ],
-      stderr: "inherit",
-    }).output();
-    if (code !== 0) throw new Error(`${mode}: exit ${code}`);
-    await Deno.stdout.write(stdout);
+  if (cold) {
+    for (const mode of COLD) await runChild(["cold-child", mode, path, label]);
+  } else {
+    warm(path);
+    for (const mode of Object.keys(ALTERNATIVES)) {
+      await runChild(["child", mode, path, label]);
+    }
   }
 }
