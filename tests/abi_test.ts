@@ -12,6 +12,7 @@ import {
   FlushMode,
   librarySync,
   MapFlag,
+  Protection,
   ShmFlag,
 } from "../src/ffi.ts";
 
@@ -31,6 +32,7 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["PROTECT", Protection],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];

@@ -77,6 +77,14 @@ shared_u32! {
     }
 }
 
+shared_u32! {
+    /// Protections for `mmap_protect`.
+    PROTECTIONS {
+        PROTECT_READ = 0,
+        PROTECT_READ_WRITE = 1,
+    }
+}
+
 /// The union of a table's flags.
 const fn union(table: &[(&str, u32)]) -> u32 {
     let mut all = 0;

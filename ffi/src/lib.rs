@@ -11,10 +11,13 @@
 mod abi;
 mod copy;
 mod error;
+mod find;
+mod info;
 mod napi;
 mod open;
 mod os;
 mod pages;
+mod protect;
 mod registry;
 mod resize;
 mod shm;
@@ -31,11 +34,14 @@ pub use abi::{
     MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
 pub use copy::{mmap_read, mmap_write};
+pub use find::mmap_find;
+pub use info::mmap_info;
 pub use napi::napi_register_module_v1;
 #[cfg(not(feature = "no-open-write-with-size"))]
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
+pub use protect::mmap_protect;
 pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
 
@@ -125,6 +131,7 @@ fn constants_text() -> String {
         .iter()
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
+        .chain(abi::PROTECTIONS)
     {
         let _ = writeln!(text, "{}={}", name, value);
     }
@@ -155,7 +162,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 38] = [
+    const NAMES: [&str; 40] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -170,6 +177,8 @@ mod tests {
         "FLUSH_SYNC",
         "FLUSH_ASYNC",
         "FLUSH_DURABLE",
+        "PROTECT_READ",
+        "PROTECT_READ_WRITE",
         "ADVICE",
         "STATUS_OK",
         "STATUS_BAD_HANDLE",
