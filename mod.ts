@@ -77,3 +77,5 @@ export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { indexOf, lastIndexOf, type Pattern } from "./src/find.ts";
+export { protect, type ProtectMode } from "./src/protect.ts";
