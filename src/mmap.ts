@@ -481,6 +481,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     options?: PreallocateOptions | null,
   ): void {
     if (this.#closed) throw closedError("resize", this.#name);
+    if (this.#protected) throw this.#protectedError("resize");
     const count = toIndex(length, "length", "resize", this.#name);
     const o = toOptions<PreallocateOptions>(options, "resize", this.#name);
     const flags = toFlag(o.preallocate, "preallocate", "resize")
@@ -746,9 +747,11 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   }
 
   /**
-   * The file's size now, which may differ from what was mapped (another
-   * writer grew or truncated it; `remap`/`resize` follow it). For anonymous
-   * and shared memory, the mapping's length.
+   * The file's size now (`fstat`), which may differ from what was mapped:
+   * another writer grew or truncated it. A reader following a growing file
+   * compares it with `offset + len` and maps the new part (a window that
+   * starts at the old end). For anonymous and shared memory, the mapping's
+   * length.
    *
    * @returns The size in bytes.
    * @throws {Deno.errors.BadResource} When the mapping is closed.

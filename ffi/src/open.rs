@@ -195,7 +195,9 @@ fn map_sized(
         Owned {
             file: Some(Arc::clone(file)),
             access,
-            offset: aligned,
+            // An empty window maps nothing: keep its own offset, which
+            // `mmap_info` reports.
+            offset: if map_base == 0 { offset } else { aligned },
         },
     )?;
     Ok(Opened { id, base, len })
