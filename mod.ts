@@ -96,6 +96,29 @@ export {
 export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
+export {
+  type BatchIndices,
+  gather,
+  gatherRanges,
+  gatherRangesSync,
+  gatherSync,
+  MAX_PLAIN_RECORDS,
+  scatter,
+  scatterRanges,
+  scatterRangesSync,
+  scatterSync,
+  THREAD_BATCH_RECORDS,
+} from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
 export { indexOf, lastIndexOf, type Pattern } from "./src/find.ts";
 export { protect, type ProtectMode } from "./src/protect.ts";
+export { remap, remapSync } from "./src/functions.ts";
+export {
+  DEFAULT_SPIN,
+  notify,
+  wait,
+  WAIT_CELL_BYTES,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./src/wait.ts";

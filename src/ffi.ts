@@ -40,6 +40,8 @@ export const ADVICE = [
   "random",
   "willneed",
   "dontneed",
+  "hugepage",
+  "nohugepage",
 ] as const;
 
 /** Flush modes for `mmap_flush`. */
@@ -47,6 +49,38 @@ export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
 
 /** Protections for `mmap_protect`. */
 export const Protection = { read: 0, readWrite: 1 } as const;
+
+/** Element kinds of the offsets and lengths of `mmap_gather`/`mmap_scatter`. */
+export const Element = { f64: 0, u32: 1, u64: 2 } as const;
+
+const batchParameters = [
+  "u32", // id: u32
+  "buffer", // offsets: *const u8 (Element kind below)
+  "u32", // offsets_kind: u32
+  "buffer", // lengths: *const u8, or null for `len` each
+  "u32", // lengths_kind: u32
+  "f64", // count: f64
+  "f64", // len: f64
+  "buffer", // buf: *mut u8 (dst of a gather, src of a scatter)
+  "f64", // buf_len: f64
+] as const;
+
+/** Outcomes of `mmap_wait` (`WAIT_RESULTS` in `ffi/src/abi.rs`). */
+export const WaitResult = {
+  ok: 0,
+  notEqual: 1,
+  timedOut: 2,
+  cancelled: 3,
+} as const;
+
+const waitParameters = [
+  "u32", // id: u32
+  "f64", // offset: f64
+  "i32", // expected: i32
+  "f64", // timeout_ms: f64
+  "u32", // spin: u32
+  "buffer", // out: *mut i32, [outcome]
+] as const;
 
 const flushParameters = [
   "u32", // id: u32
@@ -224,6 +258,24 @@ export const symbols = {
     result: "i32",
     optional: true,
   },
+  /** Batch copies (`batch.ts`): records at offsets → consecutive slots. */
+  mmap_gather: { parameters: batchParameters, result: "i32" },
+  /** The reverse of `mmap_gather`. */
+  mmap_scatter: { parameters: batchParameters, result: "i32" },
+  /** `mmap_gather` on a worker thread, for large async batches. */
+  mmap_gather_nonblocking: {
+    name: "mmap_gather",
+    parameters: batchParameters,
+    result: "i32",
+    nonblocking: true,
+  },
+  /** `mmap_scatter` on a worker thread, for large async batches. */
+  mmap_scatter_nonblocking: {
+    name: "mmap_scatter",
+    parameters: batchParameters,
+    result: "i32",
+    nonblocking: true,
+  },
   mmap_close: {
     parameters: [
       "u32", // id: u32
@@ -258,6 +310,37 @@ export const symbols = {
     parameters: [
       "u32", // id: u32
       "buffer", // out: *mut f64, [window offset in the file, file size]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; `wait` then says so. */
+  mmap_wait: { parameters: waitParameters, result: "i32", optional: true },
+  /** `mmap_wait` on a worker thread, for `waitAsync`. */
+  mmap_wait_nonblocking: {
+    name: "mmap_wait",
+    parameters: waitParameters,
+    result: "i32",
+    nonblocking: true,
+    optional: true,
+  },
+  mmap_notify: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // count: f64 (+Infinity: all)
+      "buffer", // out: *mut f64, [woken]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Maps a file again at its current length (or `length`). */
+  mmap_remap: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // length: f64 (read with MapFlag.length)
+      "u32", // flags: u32 (MapFlag.length)
+      "buffer", // out: *mut u64, [address, length]
     ],
     result: "i32",
     optional: true,

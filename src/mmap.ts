@@ -35,6 +35,20 @@ import type {
 import { byteStream, type StreamOptions } from "./stream.ts";
 import { type Pattern, search } from "./find.ts";
 import { type ProtectMode, toProtection } from "./protect.ts";
+import {
+  batchAsync,
+  type BatchIndices,
+  batchSync,
+  type BatchTarget,
+} from "./batch.ts";
+import {
+  notifyOn,
+  waitOn,
+  waitOnAsync,
+  type WaitOptions,
+  type WaitOutcome,
+  type WaitTarget,
+} from "./wait.ts";
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -557,7 +571,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * assert.equal(Deno.readTextFileSync(path), "Abc");
    * ```
    */
-  view(offset: number | bigint = 0, length?: number | bigint): Uint8Array {
+  view(
+    offset: number | bigint = 0,
+    length?: number | bigint,
+  ): Uint8Array<ArrayBuffer> {
     const [at, count] = this.#span(offset, length, "view");
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
     const buffer = mappedBuffer(this.#id, at, count);
@@ -614,6 +631,314 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /** Closes the mapping at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void> {
     return promised(() => this.close());
+  }
+
+  // ------------------------------------------ batch copies (see batch.ts)
+
+  /** What batch.ts needs of this handle, after checking that it is open. */
+  #batch(call: "gather" | "scatter"): BatchTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    return {
+      symbols: this.#symbols,
+      id: this.#id,
+      name: this.#name,
+      writable: this.#writable,
+    };
+  }
+
+  /**
+   * Copies `length` bytes from each offset into consecutive slots of `dst`,
+   * in one native call; see {@linkcode gatherSync}.
+   *
+   * @param offsets Where each record starts.
+   * @param length Bytes per record.
+   * @param dst Where the records go, one after another.
+   * @returns The number of records copied.
+   * @throws {RangeError} When an offset is bad or `dst` too small; nothing
+   * is copied.
+   */
+  gatherSync(offsets: BatchIndices, length: number, dst: Uint8Array): number {
+    return batchSync(
+      this.#batch("gather"),
+      "gather",
+      offsets,
+      length,
+      dst,
+      false,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.gatherSync}, as a promise; see {@linkcode gather}.
+   *
+   * @param offsets Where each record starts.
+   * @param length Bytes per record.
+   * @param dst Where the records go, one after another.
+   * @returns The number of records copied.
+   */
+  gather(
+    offsets: BatchIndices,
+    length: number,
+    dst: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("gather"), "gather", offsets, length, dst, false)
+    );
+  }
+
+  /**
+   * Copies consecutive `length`-byte records of `src` to the offsets; see
+   * {@linkcode scatterSync}.
+   *
+   * @param offsets Where each record goes.
+   * @param length Bytes per record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   * @throws {TypeError} When the mapping is read-only.
+   */
+  scatterSync(offsets: BatchIndices, length: number, src: Uint8Array): number {
+    return batchSync(
+      this.#batch("scatter"),
+      "scatter",
+      offsets,
+      length,
+      src,
+      false,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.scatterSync}, as a promise; see {@linkcode scatter}.
+   *
+   * @param offsets Where each record goes.
+   * @param length Bytes per record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatter(
+    offsets: BatchIndices,
+    length: number,
+    src: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("scatter"), "scatter", offsets, length, src, false)
+    );
+  }
+
+  /**
+   * Variable-length gather: `lengths[i]` bytes at `offsets[i]`, one record
+   * after another in `dst`; see {@linkcode gatherRangesSync}.
+   *
+   * @param offsets Where each record starts.
+   * @param lengths Bytes in each record.
+   * @param dst Where the records go.
+   * @returns The number of records copied.
+   */
+  gatherRangesSync(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    dst: Uint8Array,
+  ): number {
+    return batchSync(
+      this.#batch("gather"),
+      "gather",
+      offsets,
+      lengths,
+      dst,
+      true,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.gatherRangesSync}, as a promise.
+   *
+   * @param offsets Where each record starts.
+   * @param lengths Bytes in each record.
+   * @param dst Where the records go.
+   * @returns The number of records copied.
+   */
+  gatherRanges(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    dst: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("gather"), "gather", offsets, lengths, dst, true)
+    );
+  }
+
+  /**
+   * Variable-length scatter: the next `lengths[i]` bytes of `src` go to
+   * `offsets[i]`; see {@linkcode scatterRangesSync}.
+   *
+   * @param offsets Where each record goes.
+   * @param lengths Bytes in each record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatterRangesSync(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    src: Uint8Array,
+  ): number {
+    return batchSync(
+      this.#batch("scatter"),
+      "scatter",
+      offsets,
+      lengths,
+      src,
+      true,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.scatterRangesSync}, as a promise.
+   *
+   * @param offsets Where each record goes.
+   * @param lengths Bytes in each record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatterRanges(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    src: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("scatter"), "scatter", offsets, lengths, src, true)
+    );
+  }
+
+  // Processes that talk and files that grow: wait/notify (src/wait.ts) and
+  // remap.
+
+  /** What `wait.ts` needs of this handle, after checking it is open. */
+  #waitTarget(call: string): WaitTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    const target = this.#target;
+    target.symbols = this.#symbols;
+    target.id = this.#id;
+    target.name = this.#name;
+    target.len = this.#len;
+    return target;
+  }
+
+  #target: WaitTarget = { symbols: null!, id: 0, name: "", len: 0 };
+  #isClosed = (): boolean => this.#closed;
+
+  /**
+   * Sleeps while the `Int32` at `offset` holds `expected`, until notified;
+   * see {@linkcode wait}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  wait(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): WaitOutcome {
+    return waitOn(this.#waitTarget("wait"), offset, expected, timeout, options);
+  }
+
+  /**
+   * Like {@linkcode Mmap.wait}, as a promise, without blocking the event
+   * loop; see {@linkcode waitAsync}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns A promise of `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  waitAsync(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): Promise<WaitOutcome> {
+    return promised(() =>
+      waitOnAsync(
+        this.#waitTarget("waitAsync"),
+        this.#isClosed,
+        offset,
+        expected,
+        timeout,
+        options,
+      )
+    );
+  }
+
+  /**
+   * Wakes up to `count` waiters on the wait cell at `offset`, in any
+   * process; see {@linkcode notify}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param count How many at most (default `Infinity`).
+   * @returns How many woke.
+   */
+  notify(offset: number | bigint, count?: number): number {
+    return notifyOn(this.#waitTarget("notify"), offset, count);
+  }
+
+  /**
+   * Maps the file again, at its current length (or `length` bytes), without
+   * changing the file: how a reader follows a file another process
+   * appends to. A window keeps its offset and grows (or shrinks) with the
+   * file. The mapping may move, so views handed out before become empty
+   * first, as with {@linkcode Mmap.resizeSync} (and, as there, a view's
+   * buffer that escaped this handle makes it refuse with `Busy`). A mapping
+   * whose file was truncated under it is whole again after a remap.
+   *
+   * @param length Bytes to map from the mapping's offset; by default to the
+   * file's end.
+   * @throws {TypeError} For anonymous, shared-memory and copy-on-write
+   * mappings.
+   * @throws {RangeError} When `length` reaches past the end of the file.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
+   * reach still references the mapping.
+   */
+  remapSync(length?: number | bigint): void {
+    if (this.#closed) throw closedError("remap", this.#name);
+    if (this.#protected) throw this.#protectedError("remap");
+    const count = length === undefined
+      ? 0
+      : toIndex(length, "length", "remap", this.#name);
+    const native = this.#symbols.mmap_remap;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("remap", this.#name)
+        }: the native library predates remap; update it`,
+      );
+    }
+    this.#views.detach();
+    const out = new BigUint64Array(2);
+    out[0] = this.#ptr === null
+      ? 0n
+      : BigInt(Deno.UnsafePointer.value(this.#ptr));
+    out[1] = BigInt(this.#len);
+    const flags = length === undefined ? 0 : MapFlag.length;
+    const status = native(this.#id, count, flags, out);
+    this.#ptr = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
+    this.#len = Number(out[1]);
+    live.set(this.#id, this.#info());
+    if (status !== 0) this.#fail(status, "remap");
+  }
+
+  /**
+   * Like {@linkcode Mmap.remapSync}, as a promise.
+   *
+   * @param length Bytes to map; by default to the file's end.
+   * @returns A promise that settles when the mapping has its new length.
+   */
+  remap(length?: number | bigint): Promise<void> {
+    return promised(() => this.remapSync(length));
   }
 
   // Search, protection and the window's place in the file (find.ts,
@@ -749,9 +1074,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /**
    * The file's size now (`fstat`), which may differ from what was mapped:
    * another writer grew or truncated it. A reader following a growing file
-   * compares it with `offset + len` and maps the new part (a window that
-   * starts at the old end). For anonymous and shared memory, the mapping's
-   * length.
+   * compares it with `offset + len` and takes in the new part with
+   * {@linkcode Mmap.remapSync}. For anonymous and shared memory, the
+   * mapping's length.
    *
    * @returns The size in bytes.
    * @throws {Deno.errors.BadResource} When the mapping is closed.

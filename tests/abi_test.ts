@@ -9,11 +9,13 @@ import { ErrorKind, Status } from "../src/errors.ts";
 import {
   ABI_VERSION,
   ADVICE,
+  Element,
   FlushMode,
   librarySync,
   MapFlag,
   Protection,
   ShmFlag,
+  WaitResult,
 } from "../src/ffi.ts";
 
 /** `camelCase` → `CAMEL_CASE`, the Rust spelling of a TypeScript key. */
@@ -33,6 +35,8 @@ function typescriptTable(): Map<string, string> {
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
     ["PROTECT", Protection],
+    ["ELEMENT", Element],
+    ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];

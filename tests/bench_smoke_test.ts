@@ -15,6 +15,7 @@ import {
   type Workload,
   writeChunk,
 } from "../bench/_workloads.ts";
+import { gatherRecords, hugePageTable } from "../bench/_batch_workloads.ts";
 import { withTempDir } from "./_helpers.ts";
 import { runDenoArgs } from "./_subprocess.ts";
 
@@ -42,6 +43,10 @@ Deno.test("bench files and the report script type-check", async () => {
   files.push(
     fileURLToPath(new URL("../scripts/bench_report.ts", import.meta.url)),
   );
+  const ipc = new URL("ipc/", bench);
+  for (const e of Deno.readDirSync(ipc)) {
+    if (e.name.endsWith(".ts")) files.push(fileURLToPath(new URL(e.name, ipc)));
+  }
   const { code, stderr } = await runDenoArgs(["check", "--quiet", ...files]);
   assert.equal(code, 0, stderr);
 });
@@ -145,4 +150,63 @@ Deno.test("open+close alternatives run", async () => {
     }
     workload.dispose();
   });
+});
+
+Deno.test("gather alternatives gather the same records", async () => {
+  await withTempDir(async (dir) => {
+    const size = 2 * MiB + 123;
+    const path = dataFile("big.bin", size, { step: 64 * KiB, dir });
+    const workloads = [
+      ...[64, 4 * KiB].map((len) => gatherRecords(path, size, len, 37)),
+      hugePageTable(path, size - 123, 64, 37),
+    ];
+    for (const workload of workloads) {
+      const len = workload.bytes / workload.ops;
+      try {
+        const expected = new Uint8Array(workload.bytes);
+        workload.offsets!.forEach((o, i) => {
+          assert.ok(o % len === 0 && o + len <= size - 123, `row ${o}`);
+          expected.set(pattern(o, len), i * len);
+        });
+        for (const alternative of workload.alternatives) {
+          await alternative.fn(timer);
+          assert.deepEqual(
+            alternative.out!(),
+            expected,
+            `${workload.group}: ${alternative.name}`,
+          );
+        }
+      } finally {
+        workload.dispose();
+      }
+    }
+  });
+});
+
+Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternative", async () => {
+  const root = new URL("..", import.meta.url);
+  const programs: [string, string, number][] = [
+    ["pingpong.ts", "200", 4],
+    ["workers.ts", "200", 4],
+    ["ring.ts", "20000", 6],
+  ];
+  for (const [file, count, lines] of programs) {
+    const { code, stdout, stderr } = await runDenoArgs([
+      "run",
+      "-A",
+      "--unstable-ffi",
+      `bench/ipc/${file}`,
+      count,
+    ], { cwd: root });
+    assert.equal(code, 0, stderr);
+    const rows = stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(rows.length, lines, stdout);
+    for (const row of rows) {
+      assert.equal(typeof row.group, "string");
+      assert.equal(typeof row.name, "string");
+      const figure = row.ns_per_op ?? row.value;
+      assert.ok(figure > 0, `${file}: ${row.name} measured something`);
+    }
+    assert.equal(rows.filter((r) => r.baseline).length, 1, file);
+  }
 });

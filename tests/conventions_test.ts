@@ -68,6 +68,11 @@ Deno.test("a window at exactly the end of the file is an empty mapping; past it 
     using next = openSync(path, { offset: tail.offset + tail.len });
     assert.equal(new TextDecoder().decode(next.view()), "abc");
     assert.equal(next.offset, 10);
+    // Or the empty window itself follows: remap keeps its offset.
+    tail.remapSync();
+    assert.equal(tail.offset, 10);
+    assert.equal(tail.len, 3);
+    assert.equal(new TextDecoder().decode(tail.view()), "abc");
   });
 });
 

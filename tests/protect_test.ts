@@ -39,6 +39,7 @@ Deno.test("protect() freezes a writable mapping in place and thaws it", async ()
     );
     await assert.rejects(() => m.write(new Uint8Array([9])), TypeError);
     assert.throws(() => m.resizeSync(16384), TypeError);
+    assert.throws(() => m.remapSync(), /protect\("readwrite"\)/);
     assert.equal(view[0], 1);
     // Twice is harmless; back to writable.
     protect(m, "read");

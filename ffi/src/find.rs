@@ -362,7 +362,12 @@ mod imp {
     }
 
     /// `Bytes::candidate` for a forward sequence, 16 positions per step.
-    pub(super) fn find_pair(text: &[u8], pair: &super::Pair, from: usize, last: usize) -> Option<usize> {
+    pub(super) fn find_pair(
+        text: &[u8],
+        pair: &super::Pair,
+        from: usize,
+        last: usize,
+    ) -> Option<usize> {
         let mut p = from;
         // SAFETY: each step covers positions p..p + 16, all at most `last`,
         // so both loads end at most at last + 16 + max(i1, i2) <= len

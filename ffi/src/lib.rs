@@ -9,6 +9,7 @@
 //! The exports are grouped by what they do; this file holds the global ones.
 
 mod abi;
+mod batch;
 mod copy;
 mod error;
 mod find;
@@ -19,8 +20,10 @@ mod os;
 mod pages;
 mod protect;
 mod registry;
+mod remap;
 mod resize;
 mod shm;
+mod wait;
 
 #[cfg(test)]
 mod test_util;
@@ -30,9 +33,11 @@ use std::fmt::Write;
 use error::Status;
 
 pub use abi::{
-    ABI_VERSION, ADVICE, FLUSH_ASYNC, FLUSH_DURABLE, FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH,
-    MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
+    ABI_VERSION, ADVICE, ELEMENT_F64, ELEMENT_U32, ELEMENT_U64, FLUSH_ASYNC, FLUSH_DURABLE,
+    FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH, MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE,
+    MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
+pub use batch::{mmap_gather, mmap_scatter};
 pub use copy::{mmap_read, mmap_write};
 pub use find::mmap_find;
 pub use info::mmap_info;
@@ -42,8 +47,10 @@ pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
 pub use protect::mmap_protect;
+pub use remap::mmap_remap;
 pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
+pub use wait::{mmap_notify, mmap_wait};
 
 /// Interface version; see `ABI_VERSION`.
 #[no_mangle]
@@ -132,6 +139,8 @@ fn constants_text() -> String {
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
         .chain(abi::PROTECTIONS)
+        .chain(abi::ELEMENTS)
+        .chain(abi::WAIT_RESULTS)
     {
         let _ = writeln!(text, "{}={}", name, value);
     }
@@ -162,7 +171,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 40] = [
+    const NAMES: [&str; 47] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -179,6 +188,13 @@ mod tests {
         "FLUSH_DURABLE",
         "PROTECT_READ",
         "PROTECT_READ_WRITE",
+        "ELEMENT_F64",
+        "ELEMENT_U32",
+        "ELEMENT_U64",
+        "WAIT_OK",
+        "WAIT_NOT_EQUAL",
+        "WAIT_TIMED_OUT",
+        "WAIT_CANCELLED",
         "ADVICE",
         "STATUS_OK",
         "STATUS_BAD_HANDLE",
@@ -232,7 +248,7 @@ mod tests {
         assert_eq!(value("MAX_INDEX"), "9007199254740991");
         assert_eq!(
             value("ADVICE"),
-            "normal,sequential,random,willneed,dontneed"
+            "normal,sequential,random,willneed,dontneed,hugepage,nohugepage"
         );
         assert_eq!(value("ABI_VERSION"), ABI_VERSION.to_string());
         assert_eq!(value("STATUS_UNSUPPORTED"), "8");

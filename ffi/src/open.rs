@@ -195,9 +195,10 @@ fn map_sized(
         Owned {
             file: Some(Arc::clone(file)),
             access,
-            // An empty window maps nothing: keep its own offset, which
-            // `mmap_info` reports.
-            offset: if map_base == 0 { offset } else { aligned },
+            // An empty window has no OS mapping: keep the caller's offset,
+            // from which `remap` maps it once the file has grown
+            // and which `mmap_info` reports.
+            offset: if len == 0 { offset } else { aligned },
         },
     )?;
     Ok(Opened { id, base, len })

@@ -77,6 +77,9 @@ mod tests {
         // SAFETY: `out` holds two u64s.
         let resized = unsafe { mmap_resize(id, 10.0, [0u64; 2].as_mut_ptr()) };
         assert_eq!(resized, Status::InvalidArgument as i32);
+        // SAFETY: `out` holds two u64s.
+        let remapped = unsafe { mmap_remap(id, 0.0, 0, [0u64; 2].as_mut_ptr()) };
+        assert_eq!(remapped, Status::InvalidArgument as i32);
         assert_eq!(mmap_protect(id, PROTECT_READ_WRITE), 0);
         // SAFETY: live buffers of the lengths passed.
         assert_eq!(unsafe { mmap_write(id, 0.0, b"X".as_ptr(), 1.0) }, 0);

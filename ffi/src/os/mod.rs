@@ -46,6 +46,11 @@ pub enum Advice {
     Random,
     WillNeed,
     DontNeed,
+    /// Back the range with transparent huge pages where the kernel offers
+    /// them (Linux `MADV_HUGEPAGE`).
+    HugePage,
+    /// Keep the range in small pages (Linux `MADV_NOHUGEPAGE`).
+    NoHugePage,
 }
 
 /// A failed `remap`: what went wrong, and whether the old mapping is gone
@@ -63,4 +68,20 @@ impl From<Failure> for RemapFailure {
             unmapped: false,
         }
     }
+}
+
+/// How a sleep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+pub enum Woke {
+    /// Woken (by a wake, or spuriously: callers look at the word again).
+    Woken,
+    /// The word did not hold the expected value when the kernel looked.
+    /// (macOS does not tell this from a wake.)
+    #[cfg_attr(target_os = "macos", allow(dead_code))]
+    Changed,
+    /// The timeout passed.
+    TimedOut,
+    /// A signal interrupted the sleep; the caller sleeps again for the rest.
+    Interrupted,
 }

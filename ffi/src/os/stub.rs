@@ -145,3 +145,19 @@ pub fn shm_unlink(_name: &str) -> Result<()> {
 pub fn process_symbol(_name: &std::ffi::CStr) -> usize {
     0
 }
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn wait_on(
+    _addr: usize,
+    _expected: u32,
+    _timeout_ns: Option<u64>,
+) -> Result<super::Woke> {
+    Err(unsupported("wait"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
+    Err(unsupported("notify"))
+}

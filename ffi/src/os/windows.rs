@@ -549,7 +549,9 @@ pub unsafe fn remap(
 }
 
 /// Windows has no per-view access-pattern hints; `WillNeed` prefetches the
-/// range (PrefetchVirtualMemory) and the others are accepted and ignored.
+/// range (PrefetchVirtualMemory) and the others are accepted and ignored,
+/// the huge-page advice too (large pages exist only as `MEM_LARGE_PAGES`
+/// allocations made with a privilege, never for a file view).
 ///
 /// # Safety
 /// The range must lie within one live view.
@@ -765,4 +767,32 @@ pub fn process_symbol(name: &std::ffi::CStr) -> usize {
         }
         GetProcAddress(module, name.as_ptr() as *const u8) as usize
     }
+}
+
+/// Not yet on Windows: `WaitOnAddress` does not cross processes.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wait_on(
+    _addr: usize,
+    _expected: u32,
+    _timeout_ns: Option<u64>,
+) -> Result<super::Woke> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "wait",
+        "wait and notify are not available on Windows yet",
+    ))
+}
+
+/// See `wait_on`.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "notify",
+        "wait and notify are not available on Windows yet",
+    ))
 }
