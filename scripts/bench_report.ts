@@ -615,6 +615,29 @@ const targets: Target[] = [
     pass: (x) => x > 1,
     show: (x) => `${ratio(x)} speed`,
   },
+  {
+    what: "find 1 byte in 64 MiB: `indexOf(h, byte)` vs glibc memchr (raw FFI)",
+    goal: "≤ 1.25× the time",
+    values: perRun(
+      find(/^find 1 byte/, "indexOf(h, byte)"),
+      find(/^find 1 byte/, "glibc memchr (raw FFI, reference)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.25,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what:
+      "find 16 B in 64 MiB of random bytes: `indexOf(h, pattern)` vs glibc memmem (raw FFI)",
+    goal: "≤ 1.5× the time",
+    values: perRun(
+      find(/^find 16 B in .* random/, "indexOf(h, pattern)"),
+      find(/^find 16 B in .* random/, "glibc memmem (raw FFI, reference)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.5,
+    show: (x) => `${ratio(x)} the time`,
+  },
   // Recipes (bench/recipes/)
   {
     what: "safetensors: open to first tensor, mmap, fresh process",

@@ -47,6 +47,9 @@ export const ADVICE = [
 /** Flush modes for `mmap_flush`. */
 export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
 
+/** Protections for `mmap_protect`. */
+export const Protection = { read: 0, readWrite: 1 } as const;
+
 /** Element kinds of the offsets and lengths of `mmap_gather`/`mmap_scatter`. */
 export const Element = { f64: 0, u32: 1, u64: 2 } as const;
 
@@ -278,6 +281,38 @@ export const symbols = {
       "u32", // id: u32
     ],
     result: "i32",
+  },
+  /** Absent from libraries that predate it; indexOf then throws. */
+  mmap_find: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // len: f64
+      "buffer", // pattern: *const u8
+      "f64", // pattern_len: f64
+      "u32", // reverse: u32 (0 = first match, else last)
+      "buffer", // out: *mut f64, [position or -1]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; protect then throws. */
+  mmap_protect: {
+    parameters: [
+      "u32", // id: u32
+      "u32", // protection: u32 (Protection)
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; offset and fileSize throw. */
+  mmap_info: {
+    parameters: [
+      "u32", // id: u32
+      "buffer", // out: *mut f64, [window offset in the file, file size]
+    ],
+    result: "i32",
+    optional: true,
   },
   /** Absent from libraries that predate it; `wait` then says so. */
   mmap_wait: { parameters: waitParameters, result: "i32", optional: true },

@@ -477,7 +477,7 @@ export function unlock(
 export function resize(
   h: MmapHandle,
   length: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): Promise<void> {
   return promised(() => toHandle(h, "resize").resize(length, options));
 }
@@ -505,7 +505,7 @@ export function resize(
 export function resizeSync(
   h: MmapHandle,
   length: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): void {
   toHandle(h, "resize").resizeSync(length, options);
 }

@@ -33,6 +33,9 @@ import type {
   PreallocateOptions,
 } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
+import { planView, type ViewOf, type ViewType } from "./view_as.ts";
+import { type Pattern, search } from "./find.ts";
+import { type ProtectMode, toProtection } from "./protect.ts";
 import {
   batchAsync,
   type BatchIndices,
@@ -47,7 +50,6 @@ import {
   type WaitOutcome,
   type WaitTarget,
 } from "./wait.ts";
-import { planView, type ViewOf, type ViewType } from "./view_as.ts";
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -199,6 +201,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
 
   #checkWritable(): void {
     if (this.#writable) return;
+    if (this.#protected) throw this.#protectedError("write");
     throw new TypeError(
       `${
         where("write", this.#name)
@@ -488,8 +491,12 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
    * reach still references the mapping.
    */
-  resizeSync(length: number | bigint, options?: PreallocateOptions): void {
+  resizeSync(
+    length: number | bigint,
+    options?: PreallocateOptions | null,
+  ): void {
     if (this.#closed) throw closedError("resize", this.#name);
+    if (this.#protected) throw this.#protectedError("resize");
     const count = toIndex(length, "length", "resize", this.#name);
     const o = toOptions<PreallocateOptions>(options, "resize", this.#name);
     const flags = toFlag(o.preallocate, "preallocate", "resize")
@@ -523,7 +530,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   resize(
     length: number | bigint,
-    options?: PreallocateOptions,
+    options?: PreallocateOptions | null,
   ): Promise<void> {
     return promised(() => this.resizeSync(length, options));
   }
@@ -611,7 +618,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @returns A `ReadableStream` of type `"bytes"`.
    * @throws {RangeError} When the range reaches past the mapping.
    */
-  stream(options?: StreamOptions): ReadableStream<Uint8Array<ArrayBuffer>> {
+  stream(
+    options?: StreamOptions | null,
+  ): ReadableStream<Uint8Array<ArrayBuffer>> {
     return byteStream(this, options);
   }
 
@@ -897,6 +906,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   remapSync(length?: number | bigint): void {
     if (this.#closed) throw closedError("remap", this.#name);
+    if (this.#protected) throw this.#protectedError("remap");
     const count = length === undefined
       ? 0
       : toIndex(length, "length", "remap", this.#name);
@@ -930,6 +940,164 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   remap(length?: number | bigint): Promise<void> {
     return promised(() => this.remapSync(length));
+  }
+
+  // Search, protection and the window's place in the file (find.ts,
+  // protect.ts, native find.rs, protect.rs, info.rs).
+
+  /** Set by {@linkcode Mmap.protect} while a writable mapping is read-only. */
+  #protected = false;
+  /** The window's offset in the file, once asked for (it never changes). */
+  #offset: number | undefined;
+
+  #protectedError(call: string): TypeError {
+    return new TypeError(
+      `${
+        where(call, this.#name)
+      }: the mapping is read-only after protect("read"): call protect("readwrite") first`,
+    );
+  }
+
+  /**
+   * The position of the first occurrence of `pattern` at or after `from`,
+   * or -1, searched natively without copying (see {@linkcode indexOf}).
+   *
+   * @param pattern A `Uint8Array`, one byte (0 to 255), or a string (its
+   * UTF-8 bytes).
+   * @param from Where the search starts; read as by
+   * `Uint8Array.prototype.indexOf`.
+   * @returns The position in the mapping, or -1.
+   * @throws {TypeError} When `pattern` or `from` has the wrong type.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.UnexpectedEof} When the file was truncated under
+   * the mapping and the search reached the lost pages.
+   */
+  indexOf(pattern: Pattern, from?: number | bigint): number {
+    if (this.#closed) throw closedError("indexOf", this.#name);
+    return search(
+      this.#symbols,
+      this.#id,
+      this.#len,
+      this.#name,
+      pattern,
+      from,
+      false,
+    );
+  }
+
+  /**
+   * The position of the last occurrence of `pattern` that starts at or
+   * before `from`, or -1 (see {@linkcode lastIndexOf}).
+   *
+   * @param pattern A `Uint8Array`, one byte (0 to 255), or a string.
+   * @param from The last position a match may start at; read as by
+   * `Uint8Array.prototype.lastIndexOf`.
+   * @returns The position in the mapping, or -1.
+   * @throws {TypeError} When `pattern` or `from` has the wrong type.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   */
+  lastIndexOf(pattern: Pattern, from?: number | bigint): number {
+    if (this.#closed) throw closedError("lastIndexOf", this.#name);
+    return search(
+      this.#symbols,
+      this.#id,
+      this.#len,
+      this.#name,
+      pattern,
+      from,
+      true,
+    );
+  }
+
+  /**
+   * Makes a writable mapping read-only (`"read"`) or writable again
+   * (`"readwrite"`) in place (see {@linkcode protect}: a store through a
+   * view of a read-only mapping ends the process).
+   *
+   * @param mode `"read"` or `"readwrite"`.
+   * @throws {TypeError} When `mode` is neither, or the mapping was opened
+   * read-only.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   */
+  protect(mode: ProtectMode): void {
+    const protection = toProtection(mode, "protect", this.#name);
+    if (this.#closed) throw closedError("protect", this.#name);
+    if (!this.#writable && !this.#protected) {
+      throw new TypeError(
+        `${
+          where("protect", this.#name)
+        }: the mapping was opened read-only: only a writable mapping can change its protection`,
+      );
+    }
+    const native = this.#symbols.mmap_protect;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("protect", this.#name)
+        }: the native library predates protect; update it`,
+      );
+    }
+    const status = native(this.#id, protection);
+    if (status !== 0) this.#fail(status, "protect");
+    this.#protected = mode === "read";
+    this.#writable = !this.#protected;
+    live.set(this.#id, this.#info());
+  }
+
+  /** `[window offset, file size]` from the native side. */
+  #fileInfo(call: string): Float64Array {
+    if (this.#closed) throw closedError(call, this.#name);
+    const native = this.#symbols.mmap_info;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where(call, this.#name)
+        }: the native library predates ${call}; update it`,
+      );
+    }
+    const out = new Float64Array(2);
+    const status = native(this.#id, out);
+    if (status !== 0) this.#fail(status, call);
+    return out;
+  }
+
+  /**
+   * Where the mapping starts in the file: the `offset` it was opened with
+   * (0 for a whole file, anonymous and shared memory). Positions in the
+   * mapping plus `offset` are positions in the file.
+   *
+   * @throws {Deno.errors.BadResource} When first read after close.
+   */
+  get offset(): number {
+    return this.#offset ??= this.#fileInfo("offset")[0];
+  }
+
+  /**
+   * The file's size now (`fstat`), which may differ from what was mapped:
+   * another writer grew or truncated it. A reader following a growing file
+   * compares it with `offset + len` and takes in the new part with
+   * {@linkcode Mmap.remapSync}. For anonymous and shared memory, the
+   * mapping's length.
+   *
+   * @returns The size in bytes.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   *
+   * @example Follow a growing file
+   * ```ts
+   * import { openSync } from "@riaskov/mmap";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempFileSync();
+   * Deno.writeTextFileSync(path, "0123456789");
+   * using m = openSync(path, { offset: 4 });
+   * assert.equal(m.offset, 4);
+   * assert.equal(m.len, 6);
+   * Deno.writeTextFileSync(path, "abc", { append: true });
+   * assert.equal(m.fileSize(), 13);
+   * ```
+   */
+  fileSize(): number {
+    return this.#fileInfo("fileSize")[1];
   }
 
   // Typed views (view_as.ts)

@@ -167,7 +167,7 @@ export function byteStream(
  */
 export function stream(
   h: MmapHandle,
-  options?: StreamOptions,
+  options?: StreamOptions | null,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   return toHandle(h, "stream").stream(options);
 }

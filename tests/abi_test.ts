@@ -13,6 +13,7 @@ import {
   FlushMode,
   librarySync,
   MapFlag,
+  Protection,
   ShmFlag,
   WaitResult,
 } from "../src/ffi.ts";
@@ -33,6 +34,7 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["PROTECT", Protection],
     ["ELEMENT", Element],
     ["WAIT", WaitResult],
     ["STATUS", Status],

@@ -78,6 +78,14 @@ shared_u32! {
 }
 
 shared_u32! {
+    /// Protections for `mmap_protect`.
+    PROTECTIONS {
+        PROTECT_READ = 0,
+        PROTECT_READ_WRITE = 1,
+    }
+}
+
+shared_u32! {
     /// Element kinds of the offsets and lengths columns of `mmap_gather` and
     /// `mmap_scatter` (`Float64Array`, `Uint32Array`, `BigUint64Array`).
     ELEMENTS {

@@ -196,7 +196,8 @@ fn map_sized(
             file: Some(Arc::clone(file)),
             access,
             // An empty window has no OS mapping: keep the caller's offset,
-            // from which `remap` maps it once the file has grown.
+            // from which `remap` maps it once the file has grown
+            // and which `mmap_info` reports.
             offset: if len == 0 { offset } else { aligned },
         },
     )?;

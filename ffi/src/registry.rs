@@ -60,6 +60,9 @@ pub const FLAG_ANONYMOUS: u32 = 4;
 pub const FLAG_SHARED_MEMORY: u32 = 8;
 /// Maps a whole file from its first byte, so it can be resized.
 pub const FLAG_WHOLE_FILE: u32 = 16;
+/// Made read-only in place by `mmap_protect` (`FLAG_WRITABLE` is clear
+/// meanwhile): native writes are refused until it is made writable again.
+pub const FLAG_PROTECTED: u32 = 32;
 
 /// One registry entry. All fields are atomics so that readers never lock.
 /// One cache line each: every call bumps its slot's `state`, so slots of
@@ -250,6 +253,10 @@ impl Entry {
     /// What the mapping owns (its file, how it was mapped).
     pub fn owned(&self) -> Option<Owned> {
         owned_at(self.index)
+    }
+    /// Start of the OS mapping (page aligned; 0 for an empty mapping).
+    pub fn map_base(&self) -> usize {
+        self.slot.map_base.load(Ordering::Acquire)
     }
     /// The slot's index, which `close` and `resize` name to `wait::cancel`.
     pub fn index(&self) -> usize {
@@ -472,6 +479,10 @@ impl Exclusive {
             0 => None,
             lost => Some(fault_failure(lost, call)),
         }
+    }
+    /// Replaces the mapping's `FLAG_*` bits (published on drop).
+    pub fn set_flags(&mut self, flags: u32) {
+        self.slot.flags.store(flags, Ordering::Relaxed);
     }
     /// Forgets the pages the fault guard replaced: for a mapping made afresh
     /// (`remap`), whose pages are the file's again.

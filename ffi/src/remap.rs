@@ -4,7 +4,9 @@
 use crate::abi::{to_usize, MAP_LENGTH};
 use crate::error::{status_of, Failure, Result, Status};
 use crate::os;
-use crate::registry::{self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_SHARED_MEMORY};
+use crate::registry::{
+    self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_PROTECTED, FLAG_SHARED_MEMORY,
+};
 
 fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
     const CALL: &str = "remap";
@@ -34,6 +36,14 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
             Status::InvalidArgument,
             CALL,
             "copy-on-write mappings cannot be remapped: their changes would be lost",
+        ));
+    }
+    // A fresh mapping would be writable again behind the protection's back.
+    if kind & FLAG_PROTECTED != 0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            "the mapping is read-only after protect(\"read\"): call protect(\"readwrite\") first",
         ));
     }
     // As in `resize`: a view's buffer may be anywhere, and its pages must

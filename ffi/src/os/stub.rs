@@ -57,6 +57,12 @@ pub unsafe fn map(
 
 /// # Safety
 /// None needed: nothing was mapped.
+pub unsafe fn protect(_addr: usize, _len: usize, _write: bool, _copy_on_write: bool) -> Result<()> {
+    Err(unsupported("mprotect"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
 pub unsafe fn unmap(_addr: usize, _len: usize) -> Result<()> {
     Err(unsupported("munmap"))
 }
