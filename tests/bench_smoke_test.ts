@@ -210,3 +210,43 @@ Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternativ
     assert.equal(rows.filter((r) => r.baseline).length, 1, file);
   }
 });
+
+Deno.test({
+  name:
+    "the recipe side programs (bench/recipes/) measure every alternative on small data",
+  ignore: Deno.build.os !== "linux", // RSS and PSS come from /proc
+}, async () => {
+  const root = new URL("..", import.meta.url);
+  await withTempDir(async (dir) => {
+    const programs: [string, string[], RegExp[]][] = [
+      ["safetensors.ts", ["16"], [/^mmap \+ viewAs\(\): PSS of both$/]],
+      ["lookup_table.ts", ["16", "3", "0.2"], [/^mmap \(LookupTable\)$/]],
+      ["embedding_gather.ts", ["16"], [/^gatherSync\(\)$/]],
+      ["append_log.ts", ["1000"], [/^follower has a commit's records/]],
+    ];
+    for (const [file, args, names] of programs) {
+      const { code, stdout, stderr } = await runDenoArgs(
+        ["run", "-A", `bench/recipes/${file}`, dir, ...args],
+        { cwd: root },
+      );
+      assert.equal(code, 0, `${file}: ${stderr}`);
+      const rows = stdout.trim().split("\n").map((l) => JSON.parse(l));
+      for (const row of rows) {
+        assert.equal(typeof row.group, "string", `${file}: ${stdout}`);
+        const figure = row.ns_per_op ?? row.value;
+        assert.ok(figure > 0, `${file}: ${row.name} measured something`);
+      }
+      for (const name of names) {
+        assert.ok(rows.some((r) => name.test(r.name)), `${file}: ${name}`);
+      }
+      // One baseline per timed group.
+      const timed = new Set(
+        rows.filter((r) => r.ns_per_op).map((r) => r.group),
+      );
+      for (const group of timed) {
+        const baselines = rows.filter((r) => r.group === group && r.baseline);
+        assert.equal(baselines.length, 1, `${file}: ${group}`);
+      }
+    }
+  });
+});
