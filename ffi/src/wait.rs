@@ -9,7 +9,7 @@
 //! one. A waiter spins on the word for a bounded number of checks first
 //! (between running processes a change is seen in well under a microsecond,
 //! while waking a sleeper costs tens), then counts itself in and sleeps
-//! (`os::wait_on`).
+//! (`os::Sleeper`).
 //!
 //! Ordering: a waiter increments the count and then reads the word; a
 //! notifier's caller writes the word and `mmap_notify` then reads the count,
@@ -42,15 +42,15 @@ const FOREVER_MS: f64 = 1e12;
 const YIELD_EVERY: u32 = 32;
 
 /// A sleeper of this process, so that `cancel` can find and wake it.
-struct Sleeper {
+struct Entered {
     index: usize,
-    addr: usize,
+    sleeper: Arc<os::Sleeper>,
     cancelled: Arc<AtomicBool>,
     ticket: u64,
 }
 
 struct Sleepers {
-    list: Vec<Sleeper>,
+    list: Vec<Entered>,
     next_ticket: u64,
 }
 
@@ -78,11 +78,11 @@ impl Drop for Registered {
     }
 }
 
-/// Enters a sleeper on the word at `addr` of mapping `id` (slot `index`), or
-/// `None` when the mapping was closed or is being resized: checked under the
-/// list's lock, which `cancel` takes after clearing `LIVE`, so a sleeper is
-/// either seen by `cancel` or sees the mapping gone.
-fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
+/// Enters `sleeper` of mapping `id` (slot `index`) in the list, or `None`
+/// when the mapping was closed or is being resized: checked under the list's
+/// lock, which `cancel` takes after clearing `LIVE`, so a sleeper is either
+/// seen by `cancel` or sees the mapping gone.
+fn register(id: u32, index: usize, sleeper: &Arc<os::Sleeper>) -> Option<Registered> {
     let mut all = sleepers();
     if !registry::is_live(id) {
         return None;
@@ -90,9 +90,9 @@ fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
     let ticket = all.next_ticket;
     all.next_ticket += 1;
     let cancelled = Arc::new(AtomicBool::new(false));
-    all.list.push(Sleeper {
+    all.list.push(Entered {
         index,
-        addr,
+        sleeper: Arc::clone(sleeper),
         cancelled: Arc::clone(&cancelled),
         ticket,
     });
@@ -106,24 +106,24 @@ fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
 /// until the list has no sleeper of the slot left.
 pub fn cancel(index: usize) {
     loop {
-        let addrs: Vec<usize> = {
+        let found: Vec<Arc<os::Sleeper>> = {
             let all = sleepers();
             all.list
                 .iter()
                 .filter(|s| s.index == index)
                 .map(|s| {
                     s.cancelled.store(true, Ordering::SeqCst);
-                    s.addr
+                    Arc::clone(&s.sleeper)
                 })
                 .collect()
         };
-        if addrs.is_empty() {
+        if found.is_empty() {
             return;
         }
-        for addr in addrs {
-            // SAFETY: the sleeper holds the mapping in use until it leaves
-            // the list, so `addr` is mapped. A failure only means it woke.
-            let _ = unsafe { os::wake(addr, u32::MAX) };
+        // Each sleeper holds its mapping in use until it leaves the list,
+        // so the word is still mapped.
+        for sleeper in found {
+            sleeper.interrupt();
         }
         std::thread::yield_now();
     }
@@ -217,14 +217,20 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
         }
     }
     let deadline = timeout.map(|t| Instant::now() + t);
-    let me = match register(id, entry.index(), addr) {
+    // Made before the sleeper counts itself in: a notifier that sees the
+    // count finds what to wake (Windows opens the sleeper's semaphore).
+    // SAFETY: `entry` keeps the word mapped for as long as the sleeper lives
+    // (it is dropped below, before `entry`).
+    let sleeper = Arc::new(unsafe { os::Sleeper::new(addr)? });
+    let me = match register(id, entry.index(), &sleeper) {
         Some(me) => me,
         None => return Ok(WAIT_CANCELLED),
     };
     count.fetch_add(1, Ordering::SeqCst);
-    let outcome = sleep(word, addr, expected, deadline, &me.cancelled);
+    let outcome = sleep(word, &sleeper, expected, deadline, &me.cancelled);
     count.fetch_sub(1, Ordering::SeqCst);
     drop(me);
+    drop(sleeper);
     // A page lost to truncation while asleep reads as zeros: say so.
     if outcome.is_ok() && !entry.intact(addr - entry.base(), CELL_BYTES) {
         return Err(entry.fault(CALL));
@@ -235,7 +241,7 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
 /// The sleeping part of a wait, counted in as a sleeper.
 fn sleep(
     word: &AtomicU32,
-    addr: usize,
+    sleeper: &os::Sleeper,
     expected: u32,
     deadline: Option<Instant>,
     cancelled: &AtomicBool,
@@ -257,7 +263,7 @@ fn sleep(
             },
         };
         // SAFETY: the caller's entry keeps the word mapped.
-        match unsafe { os::wait_on(addr, expected, left)? } {
+        match unsafe { sleeper.sleep(expected, left)? } {
             Woke::Interrupted => continue,
             Woke::TimedOut => return Ok(WAIT_TIMED_OUT),
             Woke::Woken | Woke::Changed => {
@@ -330,8 +336,10 @@ fn notify_cell(id: u32, offset: f64, count: f64) -> Result<u32> {
     } else {
         count as u32
     };
+    // Never more than sleep (a count that says so): Windows releases exactly
+    // this many permits.
     // SAFETY: `entry` keeps the word mapped.
-    unsafe { os::wake(addr, count) }
+    unsafe { os::wake(addr, count.min(sleeping)) }
 }
 
 /// Wakes up to `count` (a whole number, `+∞` for all) sleepers on the wait
