@@ -15,8 +15,11 @@
  *
  * Linux sleeps on a shared (non-private) futex, macOS on
  * `os_sync_wait_on_address` with its shared flag (macOS 14.4+) or else
- * `__ulock_wait2` with the shared operation, chosen when first used. Not
- * available on Windows yet (`NotSupported`).
+ * `__ulock_wait2` with the shared operation, chosen when first used.
+ * Windows has no cross-process `WaitOnAddress`, so a sleeper waits on a
+ * named semaphore named after the word's file (volume and file index) and
+ * offset, or its shared memory name and offset, which every process that
+ * maps the word opens alike.
  *
  * @module
  */
@@ -333,7 +336,6 @@ export function notifyOn(
  * @throws {Deno.errors.BadResource} When the mapping is closed.
  * @throws {Deno.errors.Interrupted} When the mapping is closed, resized or
  * remapped (by another thread) while waiting.
- * @throws {Deno.errors.NotSupported} On Windows, for now.
  *
  * @example Wait with a timeout
  * ```ts
