@@ -364,3 +364,117 @@ pub unsafe extern "C" fn mmap_notify(id: u32, offset: f64, count: f64, out: *mut
     });
     status_of(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::abi::{WAIT_CANCELLED, WAIT_NOT_EQUAL, WAIT_OK, WAIT_TIMED_OUT};
+    use crate::error::Status;
+    use crate::test_util::*;
+    use crate::*;
+    use std::time::{Duration, Instant};
+
+    fn wait(id: u32, offset: f64, expected: i32, timeout_ms: f64, spin: u32) -> (i32, i32) {
+        let mut out = -1;
+        // SAFETY: `out` is one writable i32.
+        let status = unsafe { mmap_wait(id, offset, expected, timeout_ms, spin, &mut out) };
+        (status, out)
+    }
+
+    fn notify(id: u32, offset: f64, count: f64) -> (i32, f64) {
+        let mut out = -1.0;
+        // SAFETY: `out` is one writable f64.
+        let status = unsafe { mmap_notify(id, offset, count, &mut out) };
+        (status, out)
+    }
+
+    fn word(id: u32, offset: usize, value: i32) {
+        // SAFETY: four bytes, live for the call.
+        let status = unsafe { mmap_write(id, offset as f64, value.to_le_bytes().as_ptr(), 4.0) };
+        assert_eq!(status, 0);
+    }
+
+    fn sleepers(id: u32, offset: usize) -> u32 {
+        let (status, bytes) = read_at(id, offset + 4, 4);
+        assert_eq!(status, 0);
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+
+    fn until(what: &str, check: impl Fn() -> bool) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(Instant::now() < end, "timed out waiting for {}", what);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn wait_is_woken_by_notify_from_another_thread_over_a_file() {
+        let file = TempFile::new("wait", &[0u8; 4096]);
+        let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        assert_eq!(wait(id, 16.0, 1, 0.0, 0), (0, WAIT_NOT_EQUAL as i32));
+        assert_eq!(wait(id, 16.0, 0, 0.0, 0), (0, WAIT_TIMED_OUT as i32));
+        assert_eq!(wait(id, 16.0, 0, 5.0, 10), (0, WAIT_TIMED_OUT as i32));
+        assert_eq!(notify(id, 16.0, f64::INFINITY), (0, 0.0));
+        let sleeper = std::thread::spawn(move || wait(id, 16.0, 0, 20_000.0, 0));
+        until("the sleeper", || sleepers(id, 16) == 1);
+        word(id, 16, 1);
+        assert_eq!(notify(id, 16.0, 1.0), (0, 1.0));
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_OK as i32));
+        assert_eq!(sleepers(id, 16), 0);
+        assert_eq!(mmap_close(id), 0);
+    }
+
+    #[test]
+    fn close_and_resize_wake_sleepers_with_cancelled() {
+        let mut out = [0u64; 3];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_anonymous(4096.0, out.as_mut_ptr()) }, 0);
+        let id = out[0] as u32;
+        let sleeper = std::thread::spawn(move || wait(id, 0.0, 0, f64::INFINITY, 0));
+        until("the sleeper", || sleepers(id, 0) == 1);
+        let mut moved = [0u64; 2];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_resize(id, 8192.0, moved.as_mut_ptr()) }, 0);
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_CANCELLED as i32));
+        let sleeper = std::thread::spawn(move || wait(id, 0.0, 0, f64::INFINITY, 0));
+        until("the sleeper", || sleepers(id, 0) == 1);
+        assert_eq!(mmap_close(id), 0);
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_CANCELLED as i32));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        let mut out = [0u64; 3];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_anonymous(64.0, out.as_mut_ptr()) }, 0);
+        let id = out[0] as u32;
+        let range = Status::OutOfRange as i32;
+        let invalid = Status::InvalidArgument as i32;
+        assert_eq!(wait(id, 2.0, 0, 0.0, 0).0, range);
+        assert_eq!(wait(id, 60.0, 0, 0.0, 0).0, range);
+        assert_eq!(wait(id, 56.0, 0, 0.0, 0).0, 0);
+        assert_eq!(wait(id, -4.0, 0, 0.0, 0).0, invalid);
+        assert_eq!(wait(id, 0.0, 0, f64::NAN, 0).0, invalid);
+        assert_eq!(wait(id, 0.0, 0, -1.0, 0).0, invalid);
+        assert_eq!(notify(id, 0.0, -1.0).0, invalid);
+        assert_eq!(notify(id, 0.0, 0.5).0, invalid);
+        assert_eq!(notify(id, 64.0, 1.0).0, range);
+        // SAFETY: a null result slot is refused, not written.
+        assert_eq!(
+            unsafe { mmap_wait(id, 0.0, 0, 0.0, 0, std::ptr::null_mut()) },
+            invalid
+        );
+        assert_eq!(mmap_close(id), 0);
+        assert_eq!(wait(id, 0.0, 0, 0.0, 0).0, Status::BadHandle as i32);
+        // Read-only file mappings are copy-on-write: refused.
+        let file = TempFile::new("wait_ro", &[0u8; 64]);
+        let (status, out) = map(file.path(), 0, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let ro = out[0] as u32;
+        assert_eq!(wait(ro, 0.0, 0, 0.0, 0).0, Status::ReadOnly as i32);
+        assert_eq!(notify(ro, 0.0, 1.0).0, Status::ReadOnly as i32);
+        assert_eq!(mmap_close(ro), 0);
+    }
+}
