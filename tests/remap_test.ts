@@ -64,7 +64,7 @@ Deno.test("remap() with a length maps that many bytes, and refuses to reach past
 });
 
 Deno.test("remapSync() on a window keeps its offset and grows it, also from empty at an unaligned offset", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const path = `${dir}/window.bin`;
     Deno.writeFileSync(path, pattern(5003));
     using h = openSync(path, { offset: 5001 });
@@ -90,7 +90,7 @@ Deno.test("remapSync() on a window keeps its offset and grows it, also from empt
 });
 
 Deno.test("remapSync() makes a mapping whose file was truncated under it whole again", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const path = `${dir}/cut.bin`;
     Deno.writeFileSync(path, pattern(3 * 65536));
     using h = openSync(path);
@@ -105,7 +105,7 @@ Deno.test("remapSync() makes a mapping whose file was truncated under it whole a
 });
 
 Deno.test("remapSync() refuses with Busy while a view's buffer escaped the handle", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const path = `${dir}/held.bin`;
     Deno.writeFileSync(path, pattern(100));
     using h = openSync(path);

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import {
-  Mmap,
+  type Mmap,
   notify,
   openAnonymousSync,
   openSharedSync,
