@@ -315,6 +315,10 @@ export function notifyOn(
  * read-write and shared (a file opened for writing, or shared memory;
  * anonymous memory works between the workers of one process).
  *
+ * Native code cannot be interrupted from JavaScript: a Worker terminated
+ * while it sleeps here keeps its thread until it is notified or the timeout
+ * passes, so give the wait a timeout there (or use {@linkcode waitAsync}).
+ *
  * `"ok"` means woken: by a notify, by a change of the word seen while
  * spinning, or, as with any futex, spuriously (when another process closes
  * its mapping of the word, say): look at the word again.
