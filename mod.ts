@@ -76,6 +76,19 @@ export {
 export { stream, type StreamOptions } from "./src/stream.ts";
 export { type MappingInfo, type MappingStats, stats } from "./src/stats.ts";
 export { MmapError } from "./src/errors.ts";
+export {
+  type BatchIndices,
+  gather,
+  gatherRanges,
+  gatherRangesSync,
+  gatherSync,
+  MAX_PLAIN_RECORDS,
+  scatter,
+  scatterRanges,
+  scatterRangesSync,
+  scatterSync,
+  THREAD_BATCH_RECORDS,
+} from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
 export { remap, remapSync } from "./src/functions.ts";
 export {

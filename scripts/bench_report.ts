@@ -577,6 +577,44 @@ const targets: Target[] = [
     pass: (x) => x <= 3,
     show: (x) => `${ratio(x)} the time`,
   },
+  // Batch copies (bench/gather_bench.ts, with the side programs
+  // bench/c/gather.c and bench/py/gather.py).
+  {
+    what:
+      "gather 64 B × 1,048,576 random rows: `gatherSync()` vs numpy `take` on a memmap",
+    goal: "faster (> 1.00×)",
+    values: perRun(
+      find(/^gather 64 B records$/, "numpy take on a memmap"),
+      find(/^gather 64 B records$/, "gatherSync() (one call)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x > 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "gather 64 B × 1,048,576 random rows: `gatherSync()` vs a C memcpy loop",
+    goal: "≤ 1.5× the time",
+    values: perRun(
+      find(/^gather 64 B records$/, "gatherSync() (one call)"),
+      find(/^gather 64 B records$/, "C loop of memcpy (mmap)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.5,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what:
+      'gather 64 B over a 1 GiB anonymous table: `advise("hugepage")` vs `"nohugepage"`',
+    goal: "faster (> 1.00×)",
+    values: perRun(
+      find(/anonymous table$/, 'gatherSync(), advise("nohugepage")'),
+      find(/anonymous table$/, 'gatherSync(), advise("hugepage")'),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x > 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
 ];
 
 function targetTable(): string {

@@ -40,10 +40,27 @@ export const ADVICE = [
   "random",
   "willneed",
   "dontneed",
+  "hugepage",
+  "nohugepage",
 ] as const;
 
 /** Flush modes for `mmap_flush`. */
 export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
+
+/** Element kinds of the offsets and lengths of `mmap_gather`/`mmap_scatter`. */
+export const Element = { f64: 0, u32: 1, u64: 2 } as const;
+
+const batchParameters = [
+  "u32", // id: u32
+  "buffer", // offsets: *const u8 (Element kind below)
+  "u32", // offsets_kind: u32
+  "buffer", // lengths: *const u8, or null for `len` each
+  "u32", // lengths_kind: u32
+  "f64", // count: f64
+  "f64", // len: f64
+  "buffer", // buf: *mut u8 (dst of a gather, src of a scatter)
+  "f64", // buf_len: f64
+] as const;
 
 /** Outcomes of `mmap_wait` (`WAIT_RESULTS` in `ffi/src/abi.rs`). */
 export const WaitResult = {
@@ -237,6 +254,24 @@ export const symbols = {
     ],
     result: "i32",
     optional: true,
+  },
+  /** Batch copies (`batch.ts`): records at offsets → consecutive slots. */
+  mmap_gather: { parameters: batchParameters, result: "i32" },
+  /** The reverse of `mmap_gather`. */
+  mmap_scatter: { parameters: batchParameters, result: "i32" },
+  /** `mmap_gather` on a worker thread, for large async batches. */
+  mmap_gather_nonblocking: {
+    name: "mmap_gather",
+    parameters: batchParameters,
+    result: "i32",
+    nonblocking: true,
+  },
+  /** `mmap_scatter` on a worker thread, for large async batches. */
+  mmap_scatter_nonblocking: {
+    name: "mmap_scatter",
+    parameters: batchParameters,
+    result: "i32",
+    nonblocking: true,
   },
   mmap_close: {
     parameters: [

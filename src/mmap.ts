@@ -34,6 +34,12 @@ import type {
 } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
 import {
+  batchAsync,
+  type BatchIndices,
+  batchSync,
+  type BatchTarget,
+} from "./batch.ts";
+import {
   notifyOn,
   waitOn,
   waitOnAsync,
@@ -616,6 +622,182 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
   /** Closes the mapping at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void> {
     return promised(() => this.close());
+  }
+
+  // ------------------------------------------ batch copies (see batch.ts)
+
+  /** What batch.ts needs of this handle, after checking that it is open. */
+  #batch(call: "gather" | "scatter"): BatchTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    return {
+      symbols: this.#symbols,
+      id: this.#id,
+      name: this.#name,
+      writable: this.#writable,
+    };
+  }
+
+  /**
+   * Copies `length` bytes from each offset into consecutive slots of `dst`,
+   * in one native call; see {@linkcode gatherSync}.
+   *
+   * @param offsets Where each record starts.
+   * @param length Bytes per record.
+   * @param dst Where the records go, one after another.
+   * @returns The number of records copied.
+   * @throws {RangeError} When an offset is bad or `dst` too small; nothing
+   * is copied.
+   */
+  gatherSync(offsets: BatchIndices, length: number, dst: Uint8Array): number {
+    return batchSync(
+      this.#batch("gather"),
+      "gather",
+      offsets,
+      length,
+      dst,
+      false,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.gatherSync}, as a promise; see {@linkcode gather}.
+   *
+   * @param offsets Where each record starts.
+   * @param length Bytes per record.
+   * @param dst Where the records go, one after another.
+   * @returns The number of records copied.
+   */
+  gather(
+    offsets: BatchIndices,
+    length: number,
+    dst: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("gather"), "gather", offsets, length, dst, false)
+    );
+  }
+
+  /**
+   * Copies consecutive `length`-byte records of `src` to the offsets; see
+   * {@linkcode scatterSync}.
+   *
+   * @param offsets Where each record goes.
+   * @param length Bytes per record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   * @throws {TypeError} When the mapping is read-only.
+   */
+  scatterSync(offsets: BatchIndices, length: number, src: Uint8Array): number {
+    return batchSync(
+      this.#batch("scatter"),
+      "scatter",
+      offsets,
+      length,
+      src,
+      false,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.scatterSync}, as a promise; see {@linkcode scatter}.
+   *
+   * @param offsets Where each record goes.
+   * @param length Bytes per record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatter(
+    offsets: BatchIndices,
+    length: number,
+    src: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("scatter"), "scatter", offsets, length, src, false)
+    );
+  }
+
+  /**
+   * Variable-length gather: `lengths[i]` bytes at `offsets[i]`, one record
+   * after another in `dst`; see {@linkcode gatherRangesSync}.
+   *
+   * @param offsets Where each record starts.
+   * @param lengths Bytes in each record.
+   * @param dst Where the records go.
+   * @returns The number of records copied.
+   */
+  gatherRangesSync(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    dst: Uint8Array,
+  ): number {
+    return batchSync(
+      this.#batch("gather"),
+      "gather",
+      offsets,
+      lengths,
+      dst,
+      true,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.gatherRangesSync}, as a promise.
+   *
+   * @param offsets Where each record starts.
+   * @param lengths Bytes in each record.
+   * @param dst Where the records go.
+   * @returns The number of records copied.
+   */
+  gatherRanges(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    dst: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("gather"), "gather", offsets, lengths, dst, true)
+    );
+  }
+
+  /**
+   * Variable-length scatter: the next `lengths[i]` bytes of `src` go to
+   * `offsets[i]`; see {@linkcode scatterRangesSync}.
+   *
+   * @param offsets Where each record goes.
+   * @param lengths Bytes in each record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatterRangesSync(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    src: Uint8Array,
+  ): number {
+    return batchSync(
+      this.#batch("scatter"),
+      "scatter",
+      offsets,
+      lengths,
+      src,
+      true,
+    );
+  }
+
+  /**
+   * Like {@linkcode Mmap.scatterRangesSync}, as a promise.
+   *
+   * @param offsets Where each record goes.
+   * @param lengths Bytes in each record.
+   * @param src The records, one after another.
+   * @returns The number of records written.
+   */
+  scatterRanges(
+    offsets: BatchIndices,
+    lengths: BatchIndices,
+    src: Uint8Array,
+  ): Promise<number> {
+    return promised(() =>
+      batchAsync(this.#batch("scatter"), "scatter", offsets, lengths, src, true)
+    );
   }
 
   // Processes that talk and files that grow: wait/notify (src/wait.ts) and

@@ -48,14 +48,28 @@ export type MappingKind = "file" | "anonymous" | "shared";
  * How a range will be used, for {@linkcode advise}: `"normal"`,
  * `"sequential"` (read ahead aggressively, drop pages behind), `"random"`
  * (no read-ahead), `"willneed"` (read the range in now), `"dontneed"` (the
- * range can leave memory; a file's pages are read back from the file later).
+ * range can leave memory; a file's pages are read back from the file later),
+ * `"hugepage"` and `"nohugepage"` (Linux `MADV_HUGEPAGE`/`MADV_NOHUGEPAGE`:
+ * back the range with transparent huge pages, or keep it in small pages).
+ *
+ * The huge-page advice is for anonymous and shared memory: Linux backs
+ * anonymous memory with 2 MiB pages when
+ * `/sys/kernel/mm/transparent_hugepage/enabled` is `always` or `madvise`,
+ * and shared memory when `shmem_enabled` is `advise`, `always` or
+ * `within_size`; a file mapping takes the advice, and the file system
+ * decides. A kernel without transparent huge pages refuses it with
+ * `Deno.errors.NotSupported`. On macOS and Windows it is accepted and does
+ * nothing (their large pages are chosen when memory is allocated, not by
+ * advice).
  */
 export type Advice =
   | "normal"
   | "sequential"
   | "random"
   | "willneed"
-  | "dontneed";
+  | "dontneed"
+  | "hugepage"
+  | "nohugepage";
 
 /**
  * How {@linkcode flush} writes back: `"sync"` waits for the write

@@ -9,6 +9,7 @@ import { ErrorKind, Status } from "../src/errors.ts";
 import {
   ABI_VERSION,
   ADVICE,
+  Element,
   FlushMode,
   librarySync,
   MapFlag,
@@ -32,6 +33,7 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["ELEMENT", Element],
     ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],

@@ -15,6 +15,7 @@ import {
   type Workload,
   writeChunk,
 } from "../bench/_workloads.ts";
+import { gatherRecords, hugePageTable } from "../bench/_batch_workloads.ts";
 import { withTempDir } from "./_helpers.ts";
 import { runDenoArgs } from "./_subprocess.ts";
 
@@ -148,6 +149,37 @@ Deno.test("open+close alternatives run", async () => {
       await alternative.fn(timer);
     }
     workload.dispose();
+  });
+});
+
+Deno.test("gather alternatives gather the same records", async () => {
+  await withTempDir(async (dir) => {
+    const size = 2 * MiB + 123;
+    const path = dataFile("big.bin", size, { step: 64 * KiB, dir });
+    const workloads = [
+      ...[64, 4 * KiB].map((len) => gatherRecords(path, size, len, 37)),
+      hugePageTable(path, size - 123, 64, 37),
+    ];
+    for (const workload of workloads) {
+      const len = workload.bytes / workload.ops;
+      try {
+        const expected = new Uint8Array(workload.bytes);
+        workload.offsets!.forEach((o, i) => {
+          assert.ok(o % len === 0 && o + len <= size - 123, `row ${o}`);
+          expected.set(pattern(o, len), i * len);
+        });
+        for (const alternative of workload.alternatives) {
+          await alternative.fn(timer);
+          assert.deepEqual(
+            alternative.out!(),
+            expected,
+            `${workload.group}: ${alternative.name}`,
+          );
+        }
+      } finally {
+        workload.dispose();
+      }
+    }
   });
 });
 

@@ -49,7 +49,16 @@ function same<T extends true>(_proof?: T): void {}
 
 // The string unions are exactly these names.
 same<
-  Equals<Advice, "normal" | "sequential" | "random" | "willneed" | "dontneed">
+  Equals<
+    Advice,
+    | "normal"
+    | "sequential"
+    | "random"
+    | "willneed"
+    | "dontneed"
+    | "hugepage"
+    | "nohugepage"
+  >
 >();
 same<Equals<FlushMode, "sync" | "async" | "durable">>();
 same<Equals<MappingKind, "file" | "anonymous" | "shared">>();

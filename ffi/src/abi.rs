@@ -78,6 +78,16 @@ shared_u32! {
 }
 
 shared_u32! {
+    /// Element kinds of the offsets and lengths columns of `mmap_gather` and
+    /// `mmap_scatter` (`Float64Array`, `Uint32Array`, `BigUint64Array`).
+    ELEMENTS {
+        ELEMENT_F64 = 0,
+        ELEMENT_U32 = 1,
+        ELEMENT_U64 = 2,
+    }
+}
+
+shared_u32! {
     /// Outcomes of `mmap_wait`.
     WAIT_RESULTS {
         /// Woken by a notify (or the word changed while spinning).
@@ -103,12 +113,14 @@ const fn union(table: &[(&str, u32)]) -> u32 {
 
 /// Advice for `mmap_advise`: the wire value is the index here, and the name
 /// is the one TypeScript uses for it.
-pub const ADVICE: [(&str, os::Advice); 5] = [
+pub const ADVICE: [(&str, os::Advice); 7] = [
     ("normal", os::Advice::Normal),
     ("sequential", os::Advice::Sequential),
     ("random", os::Advice::Random),
     ("willneed", os::Advice::WillNeed),
     ("dontneed", os::Advice::DontNeed),
+    ("hugepage", os::Advice::HugePage),
+    ("nohugepage", os::Advice::NoHugePage),
 ];
 
 /// Checks that `value` is a whole number in `[0, MAX_INDEX]` and converts it.

@@ -9,6 +9,7 @@
 //! The exports are grouped by what they do; this file holds the global ones.
 
 mod abi;
+mod batch;
 mod copy;
 mod error;
 mod napi;
@@ -29,9 +30,11 @@ use std::fmt::Write;
 use error::Status;
 
 pub use abi::{
-    ABI_VERSION, ADVICE, FLUSH_ASYNC, FLUSH_DURABLE, FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH,
-    MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE, MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
+    ABI_VERSION, ADVICE, ELEMENT_F64, ELEMENT_U32, ELEMENT_U64, FLUSH_ASYNC, FLUSH_DURABLE,
+    FLUSH_SYNC, MAP_CREATE, MAP_GROW, MAP_LENGTH, MAP_POPULATE, MAP_PREALLOCATE, MAP_PRIVATE,
+    MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
+pub use batch::{mmap_gather, mmap_scatter};
 pub use copy::{mmap_read, mmap_write};
 pub use napi::napi_register_module_v1;
 #[cfg(not(feature = "no-open-write-with-size"))]
@@ -129,6 +132,7 @@ fn constants_text() -> String {
         .iter()
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
+        .chain(abi::ELEMENTS)
         .chain(abi::WAIT_RESULTS)
     {
         let _ = writeln!(text, "{}={}", name, value);
@@ -160,7 +164,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 42] = [
+    const NAMES: [&str; 45] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -175,6 +179,9 @@ mod tests {
         "FLUSH_SYNC",
         "FLUSH_ASYNC",
         "FLUSH_DURABLE",
+        "ELEMENT_F64",
+        "ELEMENT_U32",
+        "ELEMENT_U64",
         "WAIT_OK",
         "WAIT_NOT_EQUAL",
         "WAIT_TIMED_OUT",
@@ -232,7 +239,7 @@ mod tests {
         assert_eq!(value("MAX_INDEX"), "9007199254740991");
         assert_eq!(
             value("ADVICE"),
-            "normal,sequential,random,willneed,dontneed"
+            "normal,sequential,random,willneed,dontneed,hugepage,nohugepage"
         );
         assert_eq!(value("ABI_VERSION"), ABI_VERSION.to_string());
         assert_eq!(value("STATUS_UNSUPPORTED"), "8");

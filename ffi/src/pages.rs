@@ -58,8 +58,9 @@ pub extern "C" fn mmap_flush(id: u32, offset: f64, len: f64, mode: u32) -> i32 {
 
 /// Tells the kernel how `[offset, offset + len)` of mapping `id` will be
 /// used: `advice` indexes `ADVICE` (normal, sequential, random, willneed,
-/// dontneed). "dontneed" on anonymous or copy-on-write memory would discard
-/// its contents, so there it is accepted and ignored.
+/// dontneed, hugepage, nohugepage). "dontneed" on anonymous or copy-on-write
+/// memory would discard its contents, so there it is accepted and ignored.
+/// The huge-page advice is the OS's to honour (`os::advise`).
 #[no_mangle]
 pub extern "C" fn mmap_advise(id: u32, offset: f64, len: f64, advice: u32) -> i32 {
     const CALL: &str = "advise";
@@ -154,7 +155,7 @@ mod tests {
         for advice in 0..5 {
             assert_eq!(mmap_advise(id, 1.0, 5000.0, advice), 0, "advice {}", advice);
         }
-        assert_eq!(mmap_advise(id, 0.0, 1.0, 5), Status::InvalidArgument as i32);
+        assert_eq!(mmap_advise(id, 0.0, 1.0, 7), Status::InvalidArgument as i32);
         assert_eq!(mmap_advise(id, 0.0, 70_000.0, 0), Status::OutOfRange as i32);
         let _ = read_at(id, 0, 64 * 1024);
         let mut resident = 0.0f64;

@@ -46,6 +46,11 @@ pub enum Advice {
     Random,
     WillNeed,
     DontNeed,
+    /// Back the range with transparent huge pages where the kernel offers
+    /// them (Linux `MADV_HUGEPAGE`).
+    HugePage,
+    /// Keep the range in small pages (Linux `MADV_NOHUGEPAGE`).
+    NoHugePage,
 }
 
 /// A failed `remap`: what went wrong, and whether the old mapping is gone

@@ -109,6 +109,9 @@ mod consts {
     pub const O_NOCTTY: CInt = 0o400;
     // <dlfcn.h>: `# define RTLD_DEFAULT ((void *) 0)`
     pub const RTLD_DEFAULT: *mut std::ffi::c_void = std::ptr::null_mut();
+    // <asm-generic/mman-common.h>
+    pub const MADV_HUGEPAGE: Option<CInt> = Some(14);
+    pub const MADV_NOHUGEPAGE: Option<CInt> = Some(15);
 }
 
 /// Constants whose values differ between Linux and macOS.
@@ -132,6 +135,11 @@ mod consts {
     pub const O_NOCTTY: CInt = 0x20000;
     // <dlfcn.h>: `#define RTLD_DEFAULT ((void *) -2)`
     pub const RTLD_DEFAULT: *mut std::ffi::c_void = -2isize as *mut std::ffi::c_void;
+    /// XNU has no transparent huge pages: superpages are asked for when
+    /// memory is allocated (`VM_FLAGS_SUPERPAGE_*`), never by advice, so the
+    /// huge-page advice is accepted and does nothing.
+    pub const MADV_HUGEPAGE: Option<CInt> = None;
+    pub const MADV_NOHUGEPAGE: Option<CInt> = None;
 }
 
 use consts::*;
@@ -150,6 +158,9 @@ pub const NO_SPACE: i32 = 28;
 pub fn file_key(file: &File) -> usize {
     file.as_raw_fd() as usize
 }
+
+/// EINVAL: 22 on Linux (<asm-generic/errno-base.h>) and macOS (<sys/errno.h>).
+const EINVAL: i32 = 22;
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
 const MADV_NORMAL: CInt = 0;
@@ -458,7 +469,15 @@ pub fn guard_faults() -> Result<()> {
     fault::install()
 }
 
-/// Passes `advice` for `[addr, addr + len)` to the kernel.
+/// Passes `advice` for `[addr, addr + len)` to the kernel. The huge-page
+/// advice does nothing on macOS (see `consts::MADV_HUGEPAGE`); on Linux a
+/// kernel built without transparent huge pages refuses it with EINVAL
+/// (madvise(2), MADV_HUGEPAGE: "available only in kernels built with the
+/// CONFIG_TRANSPARENT_HUGEPAGE configuration option"), reported as
+/// unsupported.
+/// Whether the pages then become huge is the kernel's business
+/// (`/sys/kernel/mm/transparent_hugepage/enabled` for anonymous memory,
+/// `shmem_enabled` for shared memory).
 ///
 /// # Safety
 /// The range must lie within one live mapping. `DontNeed` drops the pages:
@@ -471,6 +490,30 @@ pub unsafe fn advise(addr: usize, len: usize, advice: Advice) -> Result<()> {
         Advice::Random => MADV_RANDOM,
         Advice::WillNeed => MADV_WILLNEED,
         Advice::DontNeed => MADV_DONTNEED,
+        Advice::HugePage | Advice::NoHugePage => {
+            let value = if advice == Advice::HugePage {
+                MADV_HUGEPAGE
+            } else {
+                MADV_NOHUGEPAGE
+            };
+            let value = match value {
+                Some(value) => value,
+                None => return Ok(()),
+            };
+            // SAFETY: per this function's contract.
+            if madvise(addr as *mut c_void, len, value) != 0 {
+                let err = io::Error::last_os_error();
+                if err.raw_os_error() == Some(EINVAL) {
+                    return Err(Failure::new(
+                        crate::error::Status::Unsupported,
+                        "madvise",
+                        "this kernel offers no transparent huge pages",
+                    ));
+                }
+                return Err(Failure::os("madvise", err));
+            }
+            return Ok(());
+        }
     };
     // SAFETY: per this function's contract.
     if madvise(addr as *mut c_void, len, value) != 0 {

@@ -529,7 +529,9 @@ pub unsafe fn remap(
 }
 
 /// Windows has no per-view access-pattern hints; `WillNeed` prefetches the
-/// range (PrefetchVirtualMemory) and the others are accepted and ignored.
+/// range (PrefetchVirtualMemory) and the others are accepted and ignored,
+/// the huge-page advice too (large pages exist only as `MEM_LARGE_PAGES`
+/// allocations made with a privilege, never for a file view).
 ///
 /// # Safety
 /// The range must lie within one live view.
