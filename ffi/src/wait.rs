@@ -216,7 +216,8 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
             return Ok(WAIT_OK);
         }
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline the clock cannot represent is no deadline (`+` would panic).
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     // Made before the sleeper counts itself in: a notifier that sees the
     // count finds what to wake (Windows opens the sleeper's semaphore).
     // SAFETY: `entry` keeps the word mapped for as long as the sleeper lives
