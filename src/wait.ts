@@ -363,8 +363,10 @@ export function wait(
 
 /**
  * Like {@linkcode wait}, as a promise, without blocking the event loop (the
- * sleep runs on one of the runtime's blocking threads). A word that does not
- * hold `expected` settles at once with `"not-equal"`.
+ * sleep runs on one of the runtime's blocking threads, which it holds while
+ * pending: that pool is bounded and file operations share it, so keep
+ * pending waits few). A word that does not hold `expected` settles at once
+ * with `"not-equal"`.
  *
  * Unlike `Atomics.waitAsync`, a pending wait keeps the process alive, as a
  * pending read of a socket does, since what it waits for usually comes from
