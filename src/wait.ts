@@ -417,7 +417,8 @@ export function waitAsync(
  * @param offset Offset of the wait cell: a multiple of 4.
  * @param count How many to wake at most (default `Infinity`: all).
  * @returns How many woke, as the OS reports it (macOS wakes one at a time
- * to count them).
+ * to count them; on Windows, the permits released to sleepers, at most as
+ * many as the cell counts).
  * @throws {RangeError} When `offset` is not a multiple of 4, the cell
  * reaches past the mapping, or `count` is negative, fractional or NaN.
  * @throws {TypeError} When the mapping is read-only or copy-on-write.
