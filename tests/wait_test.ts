@@ -388,3 +388,19 @@ Deno.test("wait() and notify() refuse read-only, copy-on-write and closed handle
     );
   });
 });
+
+Deno.test("a remap refused for the kind of mapping leaves its waiters asleep", async () => {
+  const r = region();
+  try {
+    const w = words(r.m);
+    const pending = waitAsync(r.m, 0, 0, 60_000, { spin: 0 });
+    await until(() => Atomics.load(w, 1) === 1, "the waiter to sleep");
+    assert.throws(() => r.m.remapSync(), TypeError, "file mappings");
+    assert.equal(Atomics.load(w, 1), 1, "still asleep");
+    Atomics.store(w, 0, 1);
+    assert.equal(notify(r.m, 0), 1);
+    assert.equal(await pending, "ok");
+  } finally {
+    r.done();
+  }
+});

@@ -20,8 +20,10 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
     } else {
         None
     };
-    let mut held = registry::exclusive(id, CALL)?;
-    let kind = held.flags();
+    // The kind of mapping never changes: refuse the ones that cannot be
+    // remapped before taking exclusive use, which wakes the mapping's
+    // sleepers (`wait::cancel`).
+    let kind = registry::enter(id, CALL)?.flags();
     if kind & (FLAG_ANONYMOUS | FLAG_SHARED_MEMORY) != 0 {
         return Err(Failure::new(
             Status::InvalidArgument,
@@ -36,6 +38,7 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
             "copy-on-write mappings cannot be remapped: their changes would be lost",
         ));
     }
+    let mut held = registry::exclusive(id, CALL)?;
     // As in `resize`: a view's buffer may be anywhere, and its pages must
     // not go under it.
     if held.shared() {
