@@ -910,6 +910,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     const count = length === undefined
       ? 0
       : toIndex(length, "length", "remap", this.#name);
+    if (this.#kind !== "file") {
+      // Refused before the views are detached: nothing changes.
+      throw new TypeError(
+        `${
+          where("remap", this.#name)
+        }: only file mappings can be remapped: anonymous and shared memory have no file to follow (use resize)`,
+      );
+    }
     const native = this.#symbols.mmap_remap;
     if (native === null) {
       throw new Deno.errors.NotSupported(

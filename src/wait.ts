@@ -15,8 +15,11 @@
  *
  * Linux sleeps on a shared (non-private) futex, macOS on
  * `os_sync_wait_on_address` with its shared flag (macOS 14.4+) or else
- * `__ulock_wait2` with the shared operation, chosen when first used. Not
- * available on Windows yet (`NotSupported`).
+ * `__ulock_wait2` with the shared operation, chosen when first used.
+ * Windows has no cross-process `WaitOnAddress`, so a sleeper waits on a
+ * named semaphore named after the word's file (volume and file index) and
+ * offset, or its shared memory name and offset, which every process that
+ * maps the word opens alike.
  *
  * @module
  */
@@ -312,6 +315,10 @@ export function notifyOn(
  * read-write and shared (a file opened for writing, or shared memory;
  * anonymous memory works between the workers of one process).
  *
+ * Native code cannot be interrupted from JavaScript: a Worker terminated
+ * while it sleeps here keeps its thread until it is notified or the timeout
+ * passes, so give the wait a timeout there (or use {@linkcode waitAsync}).
+ *
  * `"ok"` means woken: by a notify, by a change of the word seen while
  * spinning, or, as with any futex, spuriously (when another process closes
  * its mapping of the word, say): look at the word again.
@@ -333,7 +340,6 @@ export function notifyOn(
  * @throws {Deno.errors.BadResource} When the mapping is closed.
  * @throws {Deno.errors.Interrupted} When the mapping is closed, resized or
  * remapped (by another thread) while waiting.
- * @throws {Deno.errors.NotSupported} On Windows, for now.
  *
  * @example Wait with a timeout
  * ```ts
@@ -357,8 +363,10 @@ export function wait(
 
 /**
  * Like {@linkcode wait}, as a promise, without blocking the event loop (the
- * sleep runs on one of the runtime's blocking threads). A word that does not
- * hold `expected` settles at once with `"not-equal"`.
+ * sleep runs on one of the runtime's blocking threads, which it holds while
+ * pending: that pool is bounded and file operations share it, so keep
+ * pending waits few). A word that does not hold `expected` settles at once
+ * with `"not-equal"`.
  *
  * Unlike `Atomics.waitAsync`, a pending wait keeps the process alive, as a
  * pending read of a socket does, since what it waits for usually comes from
@@ -409,7 +417,8 @@ export function waitAsync(
  * @param offset Offset of the wait cell: a multiple of 4.
  * @param count How many to wake at most (default `Infinity`: all).
  * @returns How many woke, as the OS reports it (macOS wakes one at a time
- * to count them).
+ * to count them; on Windows, the permits released to sleepers, at most as
+ * many as the cell counts).
  * @throws {RangeError} When `offset` is not a multiple of 4, the cell
  * reaches past the mapping, or `count` is negative, fractional or NaN.
  * @throws {TypeError} When the mapping is read-only or copy-on-write.

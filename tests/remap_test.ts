@@ -81,7 +81,9 @@ Deno.test("remapSync() on a window keeps its offset and grows it, also from empt
     );
     tail.remapSync();
     assert.deepEqual(tail.view(), pattern(3, 77));
-    // A shrunk file shrinks the window, with no fault.
+    // A shrunk file shrinks the window, with no fault. (Windows refuses to
+    // truncate a mapped file.)
+    if (Deno.build.os === "windows") return;
     Deno.truncateSync(path, 5002);
     h.remapSync();
     assert.equal(h.len, 1);
@@ -89,7 +91,12 @@ Deno.test("remapSync() on a window keeps its offset and grows it, also from empt
   });
 });
 
-Deno.test("remapSync() makes a mapping whose file was truncated under it whole again", async () => {
+Deno.test({
+  name:
+    "remapSync() makes a mapping whose file was truncated under it whole again",
+  // Windows refuses to truncate a mapped file: nothing to recover from.
+  ignore: Deno.build.os === "windows",
+}, async () => {
   await withTempDir((dir) => {
     const path = `${dir}/cut.bin`;
     Deno.writeFileSync(path, pattern(3 * 65536));
@@ -113,6 +120,11 @@ Deno.test("remapSync() refuses with Busy while a view's buffer escaped the handl
     assert.throws(() => h.remapSync(), Deno.errors.Busy);
     assert.equal(new Uint8Array(moved)[5], 5);
     assert.equal(h.len, 100);
+    // Emptied, the buffer lets the pages go (and, on Windows, the file).
+    moved.transfer(0);
+    Deno.writeFileSync(path, pattern(100), { append: true });
+    h.remapSync();
+    assert.equal(h.len, 200);
   });
 });
 

@@ -26,7 +26,7 @@ import {
   openWriteWithSize,
   read,
   readSync,
-  remap,
+  type remap,
   remapSync,
   stats,
   stream,

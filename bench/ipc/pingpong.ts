@@ -139,10 +139,6 @@ if (role === "peer-shm") {
   peerPipe(Number(rest[0]));
 } else if (role === "peer-tcp") {
   await peerTcp(Number(rest[0]), Number(rest[1]));
-} else if (Deno.build.os === "windows") {
-  console.log(
-    JSON.stringify({ skip: "wait/notify is not available on Windows yet" }),
-  );
 } else {
   const rounds = Number(role ?? 10_000);
   WARMUP = Math.min(WARMUP, rounds);

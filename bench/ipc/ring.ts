@@ -172,10 +172,6 @@ if (role === "produce-ring") {
   produceRing(rest[0]!, Number(rest[1]));
 } else if (role === "produce-pipe") {
   producePipe(Number(rest[0]), Number(rest[1]));
-} else if (Deno.build.os === "windows") {
-  console.log(
-    JSON.stringify({ skip: "wait/notify is not available on Windows yet" }),
-  );
 } else {
   const count = Number(role ?? 1_000_000);
   emit("pipe, 4 KiB writes (64 messages)", await pipe(count, 64), true);

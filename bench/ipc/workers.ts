@@ -74,11 +74,7 @@ async function echo(rounds: number, channel: boolean) {
   return stamps;
 }
 
-if (Deno.build.os === "windows") {
-  console.log(
-    JSON.stringify({ skip: "wait/notify is not available on Windows yet" }),
-  );
-} else {
+if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 10_000);
   WARMUP = Math.min(WARMUP, rounds);
   const cost = stampCost();

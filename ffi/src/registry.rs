@@ -140,7 +140,9 @@ static CURSOR: AtomicUsize = AtomicUsize::new(0);
 pub struct Owned {
     pub file: Option<Arc<File>>,
     pub access: os::Access,
-    /// Offset in the file of the OS mapping's first byte (0 without a file).
+    /// Offset in the file of the OS mapping's first byte (0 without a file);
+    /// for an empty mapping of a file, which has no OS mapping, the offset
+    /// of the caller's window, from which `remap` maps it later.
     pub offset: u64,
 }
 

@@ -22,8 +22,10 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
     } else {
         None
     };
-    let mut held = registry::exclusive(id, CALL)?;
-    let kind = held.flags();
+    // The kind of mapping never changes: refuse the ones that cannot be
+    // remapped before taking exclusive use, which wakes the mapping's
+    // sleepers (`wait::cancel`).
+    let kind = registry::enter(id, CALL)?.flags();
     if kind & (FLAG_ANONYMOUS | FLAG_SHARED_MEMORY) != 0 {
         return Err(Failure::new(
             Status::InvalidArgument,
@@ -46,6 +48,7 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
             "the mapping is read-only after protect(\"read\"): call protect(\"readwrite\") first",
         ));
     }
+    let mut held = registry::exclusive(id, CALL)?;
     // As in `resize`: a view's buffer may be anywhere, and its pages must
     // not go under it.
     if held.shared() {

@@ -9,7 +9,7 @@
 //! one. A waiter spins on the word for a bounded number of checks first
 //! (between running processes a change is seen in well under a microsecond,
 //! while waking a sleeper costs tens), then counts itself in and sleeps
-//! (`os::wait_on`).
+//! (`os::Sleeper`).
 //!
 //! Ordering: a waiter increments the count and then reads the word; a
 //! notifier's caller writes the word and `mmap_notify` then reads the count,
@@ -42,15 +42,15 @@ const FOREVER_MS: f64 = 1e12;
 const YIELD_EVERY: u32 = 32;
 
 /// A sleeper of this process, so that `cancel` can find and wake it.
-struct Sleeper {
+struct Entered {
     index: usize,
-    addr: usize,
+    sleeper: Arc<os::Sleeper>,
     cancelled: Arc<AtomicBool>,
     ticket: u64,
 }
 
 struct Sleepers {
-    list: Vec<Sleeper>,
+    list: Vec<Entered>,
     next_ticket: u64,
 }
 
@@ -78,11 +78,11 @@ impl Drop for Registered {
     }
 }
 
-/// Enters a sleeper on the word at `addr` of mapping `id` (slot `index`), or
-/// `None` when the mapping was closed or is being resized: checked under the
-/// list's lock, which `cancel` takes after clearing `LIVE`, so a sleeper is
-/// either seen by `cancel` or sees the mapping gone.
-fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
+/// Enters `sleeper` of mapping `id` (slot `index`) in the list, or `None`
+/// when the mapping was closed or is being resized: checked under the list's
+/// lock, which `cancel` takes after clearing `LIVE`, so a sleeper is either
+/// seen by `cancel` or sees the mapping gone.
+fn register(id: u32, index: usize, sleeper: &Arc<os::Sleeper>) -> Option<Registered> {
     let mut all = sleepers();
     if !registry::is_live(id) {
         return None;
@@ -90,9 +90,9 @@ fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
     let ticket = all.next_ticket;
     all.next_ticket += 1;
     let cancelled = Arc::new(AtomicBool::new(false));
-    all.list.push(Sleeper {
+    all.list.push(Entered {
         index,
-        addr,
+        sleeper: Arc::clone(sleeper),
         cancelled: Arc::clone(&cancelled),
         ticket,
     });
@@ -106,24 +106,24 @@ fn register(id: u32, index: usize, addr: usize) -> Option<Registered> {
 /// until the list has no sleeper of the slot left.
 pub fn cancel(index: usize) {
     loop {
-        let addrs: Vec<usize> = {
+        let found: Vec<Arc<os::Sleeper>> = {
             let all = sleepers();
             all.list
                 .iter()
                 .filter(|s| s.index == index)
                 .map(|s| {
                     s.cancelled.store(true, Ordering::SeqCst);
-                    s.addr
+                    Arc::clone(&s.sleeper)
                 })
                 .collect()
         };
-        if addrs.is_empty() {
+        if found.is_empty() {
             return;
         }
-        for addr in addrs {
-            // SAFETY: the sleeper holds the mapping in use until it leaves
-            // the list, so `addr` is mapped. A failure only means it woke.
-            let _ = unsafe { os::wake(addr, u32::MAX) };
+        // Each sleeper holds its mapping in use until it leaves the list,
+        // so the word is still mapped.
+        for sleeper in found {
+            sleeper.interrupt();
         }
         std::thread::yield_now();
     }
@@ -216,15 +216,22 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
             return Ok(WAIT_OK);
         }
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let me = match register(id, entry.index(), addr) {
+    // A deadline the clock cannot represent is no deadline (`+` would panic).
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    // Made before the sleeper counts itself in: a notifier that sees the
+    // count finds what to wake (Windows opens the sleeper's semaphore).
+    // SAFETY: `entry` keeps the word mapped for as long as the sleeper lives
+    // (it is dropped below, before `entry`).
+    let sleeper = Arc::new(unsafe { os::Sleeper::new(addr)? });
+    let me = match register(id, entry.index(), &sleeper) {
         Some(me) => me,
         None => return Ok(WAIT_CANCELLED),
     };
     count.fetch_add(1, Ordering::SeqCst);
-    let outcome = sleep(word, addr, expected, deadline, &me.cancelled);
+    let outcome = sleep(word, &sleeper, expected, deadline, &me.cancelled);
     count.fetch_sub(1, Ordering::SeqCst);
     drop(me);
+    drop(sleeper);
     // A page lost to truncation while asleep reads as zeros: say so.
     if outcome.is_ok() && !entry.intact(addr - entry.base(), CELL_BYTES) {
         return Err(entry.fault(CALL));
@@ -235,7 +242,7 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
 /// The sleeping part of a wait, counted in as a sleeper.
 fn sleep(
     word: &AtomicU32,
-    addr: usize,
+    sleeper: &os::Sleeper,
     expected: u32,
     deadline: Option<Instant>,
     cancelled: &AtomicBool,
@@ -257,7 +264,7 @@ fn sleep(
             },
         };
         // SAFETY: the caller's entry keeps the word mapped.
-        match unsafe { os::wait_on(addr, expected, left)? } {
+        match unsafe { sleeper.sleep(expected, left)? } {
             Woke::Interrupted => continue,
             Woke::TimedOut => return Ok(WAIT_TIMED_OUT),
             Woke::Woken | Woke::Changed => {
@@ -330,8 +337,10 @@ fn notify_cell(id: u32, offset: f64, count: f64) -> Result<u32> {
     } else {
         count as u32
     };
+    // Never more than sleep (a count that says so): Windows releases exactly
+    // this many permits.
     // SAFETY: `entry` keeps the word mapped.
-    unsafe { os::wake(addr, count) }
+    unsafe { os::wake(addr, count.min(sleeping)) }
 }
 
 /// Wakes up to `count` (a whole number, `+∞` for all) sleepers on the wait
@@ -355,4 +364,118 @@ pub unsafe extern "C" fn mmap_notify(id: u32, offset: f64, count: f64, out: *mut
         out.write(f64::from(woken));
     });
     status_of(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::abi::{WAIT_CANCELLED, WAIT_NOT_EQUAL, WAIT_OK, WAIT_TIMED_OUT};
+    use crate::error::Status;
+    use crate::test_util::*;
+    use crate::*;
+    use std::time::{Duration, Instant};
+
+    fn wait(id: u32, offset: f64, expected: i32, timeout_ms: f64, spin: u32) -> (i32, i32) {
+        let mut out = -1;
+        // SAFETY: `out` is one writable i32.
+        let status = unsafe { mmap_wait(id, offset, expected, timeout_ms, spin, &mut out) };
+        (status, out)
+    }
+
+    fn notify(id: u32, offset: f64, count: f64) -> (i32, f64) {
+        let mut out = -1.0;
+        // SAFETY: `out` is one writable f64.
+        let status = unsafe { mmap_notify(id, offset, count, &mut out) };
+        (status, out)
+    }
+
+    fn word(id: u32, offset: usize, value: i32) {
+        // SAFETY: four bytes, live for the call.
+        let status = unsafe { mmap_write(id, offset as f64, value.to_le_bytes().as_ptr(), 4.0) };
+        assert_eq!(status, 0);
+    }
+
+    fn sleepers(id: u32, offset: usize) -> u32 {
+        let (status, bytes) = read_at(id, offset + 4, 4);
+        assert_eq!(status, 0);
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+
+    fn until(what: &str, check: impl Fn() -> bool) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(Instant::now() < end, "timed out waiting for {}", what);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn wait_is_woken_by_notify_from_another_thread_over_a_file() {
+        let file = TempFile::new("wait", &[0u8; 4096]);
+        let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        assert_eq!(wait(id, 16.0, 1, 0.0, 0), (0, WAIT_NOT_EQUAL as i32));
+        assert_eq!(wait(id, 16.0, 0, 0.0, 0), (0, WAIT_TIMED_OUT as i32));
+        assert_eq!(wait(id, 16.0, 0, 5.0, 10), (0, WAIT_TIMED_OUT as i32));
+        assert_eq!(notify(id, 16.0, f64::INFINITY), (0, 0.0));
+        let sleeper = std::thread::spawn(move || wait(id, 16.0, 0, 20_000.0, 0));
+        until("the sleeper", || sleepers(id, 16) == 1);
+        word(id, 16, 1);
+        assert_eq!(notify(id, 16.0, 1.0), (0, 1.0));
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_OK as i32));
+        assert_eq!(sleepers(id, 16), 0);
+        assert_eq!(mmap_close(id), 0);
+    }
+
+    #[test]
+    fn close_and_resize_wake_sleepers_with_cancelled() {
+        let mut out = [0u64; 3];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_anonymous(4096.0, out.as_mut_ptr()) }, 0);
+        let id = out[0] as u32;
+        let sleeper = std::thread::spawn(move || wait(id, 0.0, 0, f64::INFINITY, 0));
+        until("the sleeper", || sleepers(id, 0) == 1);
+        let mut moved = [0u64; 2];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_resize(id, 8192.0, moved.as_mut_ptr()) }, 0);
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_CANCELLED as i32));
+        let sleeper = std::thread::spawn(move || wait(id, 0.0, 0, f64::INFINITY, 0));
+        until("the sleeper", || sleepers(id, 0) == 1);
+        assert_eq!(mmap_close(id), 0);
+        assert_eq!(sleeper.join().unwrap(), (0, WAIT_CANCELLED as i32));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        let mut out = [0u64; 3];
+        // SAFETY: the out array is live and as long as the call needs.
+        assert_eq!(unsafe { mmap_anonymous(64.0, out.as_mut_ptr()) }, 0);
+        let id = out[0] as u32;
+        let range = Status::OutOfRange as i32;
+        let invalid = Status::InvalidArgument as i32;
+        assert_eq!(wait(id, 2.0, 0, 0.0, 0).0, range);
+        assert_eq!(wait(id, 60.0, 0, 0.0, 0).0, range);
+        assert_eq!(wait(id, 56.0, 0, 0.0, 0).0, 0);
+        assert_eq!(wait(id, -4.0, 0, 0.0, 0).0, invalid);
+        assert_eq!(wait(id, 0.0, 0, f64::NAN, 0).0, invalid);
+        assert_eq!(wait(id, 0.0, 0, -1.0, 0).0, invalid);
+        assert_eq!(notify(id, 0.0, -1.0).0, invalid);
+        assert_eq!(notify(id, 0.0, 0.5).0, invalid);
+        assert_eq!(notify(id, 64.0, 1.0).0, range);
+        // SAFETY: a null result slot is refused, not written.
+        assert_eq!(
+            unsafe { mmap_wait(id, 0.0, 0, 0.0, 0, std::ptr::null_mut()) },
+            invalid
+        );
+        assert_eq!(mmap_close(id), 0);
+        assert_eq!(wait(id, 0.0, 0, 0.0, 0).0, Status::BadHandle as i32);
+        // Read-only file mappings are copy-on-write: refused.
+        let file = TempFile::new("wait_ro", &[0u8; 64]);
+        let (status, out) = map(file.path(), 0, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let ro = out[0] as u32;
+        assert_eq!(wait(ro, 0.0, 0, 0.0, 0).0, Status::ReadOnly as i32);
+        assert_eq!(notify(ro, 0.0, 1.0).0, Status::ReadOnly as i32);
+        assert_eq!(mmap_close(ro), 0);
+    }
 }

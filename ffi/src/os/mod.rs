@@ -78,10 +78,12 @@ pub enum Woke {
     Woken,
     /// The word did not hold the expected value when the kernel looked.
     /// (macOS does not tell this from a wake.)
-    #[cfg_attr(target_os = "macos", allow(dead_code))]
+    #[cfg_attr(any(target_os = "macos", windows), allow(dead_code))]
     Changed,
     /// The timeout passed.
     TimedOut,
     /// A signal interrupted the sleep; the caller sleeps again for the rest.
+    /// (Windows has no signals.)
+    #[cfg_attr(windows, allow(dead_code))]
     Interrupted,
 }

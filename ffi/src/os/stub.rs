@@ -146,14 +146,22 @@ pub fn process_symbol(_name: &std::ffi::CStr) -> usize {
     0
 }
 
-/// # Safety
-/// None needed: nothing was mapped.
-pub unsafe fn wait_on(
-    _addr: usize,
-    _expected: u32,
-    _timeout_ns: Option<u64>,
-) -> Result<super::Woke> {
-    Err(unsupported("wait"))
+/// Nothing to sleep on here.
+#[derive(Debug)]
+pub struct Sleeper;
+
+impl Sleeper {
+    /// # Safety
+    /// None needed: nothing was mapped.
+    pub unsafe fn new(_addr: usize) -> Result<Sleeper> {
+        Err(unsupported("wait"))
+    }
+    /// # Safety
+    /// None needed.
+    pub unsafe fn sleep(&self, _expected: u32, _timeout_ns: Option<u64>) -> Result<super::Woke> {
+        Err(unsupported("wait"))
+    }
+    pub fn interrupt(&self) {}
 }
 
 /// # Safety

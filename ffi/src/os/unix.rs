@@ -47,9 +47,12 @@
 //!   already exports (the executable or a library it loaded), or 0; how the
 //!   N-API side (`napi.rs`) finds the runtime's `napi_*` functions without
 //!   linking to them.
-//! - `wait_on(addr, expected, timeout_ns)`: sleeps while the 32-bit word at
-//!   `addr` holds `expected`, across processes for shared mappings (a `Woke`).
-//! - `wake(addr, count)`: wakes up to `count` sleepers on `addr`; how many woke.
+//! - `Sleeper::new(addr)`: what a thread needs to sleep on the 32-bit word
+//!   at `addr`; `sleeper.sleep(expected, timeout_ns)` sleeps while it holds
+//!   `expected` (a `Woke`), across processes for shared mappings;
+//!   `sleeper.interrupt()` wakes that sleeper (a mapping closed under it).
+//! - `wake(addr, count)`: wakes up to `count` sleepers on `addr` in any
+//!   process; how many woke.
 //!
 //! All addresses given to these functions are page aligned. Empty ranges are
 //! never mapped: callers represent an empty mapping as address 0, length 0.
@@ -66,7 +69,7 @@ mod fault;
 // Sleeping on a word until another thread or process wakes it.
 #[path = "unix/wait.rs"]
 mod wait;
-pub use wait::{wait_on, wake};
+pub use wait::{wake, Sleeper};
 
 use std::ffi::c_void;
 use std::fs::File;

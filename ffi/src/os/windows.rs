@@ -11,6 +11,11 @@ use std::sync::Mutex;
 use super::{Access, Advice, RemapFailure};
 use crate::error::{Failure, Result, KIND_NOT_A_DIRECTORY};
 
+// Sleeping on a word until another thread or process wakes it.
+#[path = "windows/wait.rs"]
+mod wait;
+pub use wait::{wake, Sleeper};
+
 type Handle = *mut c_void;
 type Bool = i32;
 type Dword = u32;
@@ -646,7 +651,8 @@ pub unsafe fn unlock(addr: usize, len: usize) -> Result<()> {
 /// its last *handle* closes, even while views of it remain, so closing the
 /// handle right after mapping (as `map` does for files) would make the
 /// region impossible to open by name. `unmap` closes it.
-static SECTIONS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+/// Each entry also keeps the name, which `wait` keys a word of the region by.
+static SECTIONS: Mutex<Vec<(usize, usize, String)>> = Mutex::new(Vec::new());
 
 /// Names this process created or opened and has not unlinked (see
 /// `shm_unlink`).
@@ -654,8 +660,17 @@ static NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn take_section(addr: usize) -> Option<usize> {
     let mut sections = SECTIONS.lock().unwrap_or_else(|poison| poison.into_inner());
-    let at = sections.iter().position(|(view, _)| *view == addr)?;
+    let at = sections.iter().position(|(view, _, _)| *view == addr)?;
     Some(sections.swap_remove(at).1)
+}
+
+/// The name of the section `shm_map` mapped at `view`, if it did.
+fn section_name(view: usize) -> Option<String> {
+    let sections = SECTIONS.lock().unwrap_or_else(|poison| poison.into_inner());
+    sections
+        .iter()
+        .find(|(at, _, _)| *at == view)
+        .map(|(_, _, name)| name.clone())
 }
 
 /// Opens or creates a named section backed by the paging file and maps all
@@ -707,7 +722,7 @@ pub fn shm_map(name: &str, create: bool, exclusive: bool, size: u64) -> Result<(
     SECTIONS
         .lock()
         .unwrap_or_else(|poison| poison.into_inner())
-        .push((addr as usize, section as usize));
+        .push((addr as usize, section as usize, name.to_owned()));
     let mut names = NAMES.lock().unwrap_or_else(|poison| poison.into_inner());
     if !names.iter().any(|known| known == name) {
         names.push(name.to_owned());
@@ -767,32 +782,4 @@ pub fn process_symbol(name: &std::ffi::CStr) -> usize {
         }
         GetProcAddress(module, name.as_ptr() as *const u8) as usize
     }
-}
-
-/// Not yet on Windows: `WaitOnAddress` does not cross processes.
-///
-/// # Safety
-/// None needed: nothing is touched.
-pub unsafe fn wait_on(
-    _addr: usize,
-    _expected: u32,
-    _timeout_ns: Option<u64>,
-) -> Result<super::Woke> {
-    Err(Failure::new(
-        crate::error::Status::Unsupported,
-        "wait",
-        "wait and notify are not available on Windows yet",
-    ))
-}
-
-/// See `wait_on`.
-///
-/// # Safety
-/// None needed: nothing is touched.
-pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
-    Err(Failure::new(
-        crate::error::Status::Unsupported,
-        "notify",
-        "wait and notify are not available on Windows yet",
-    ))
 }

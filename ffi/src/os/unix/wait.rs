@@ -292,4 +292,34 @@ mod imp {
     }
 }
 
-pub use imp::{wait_on, wake};
+pub use imp::wake;
+
+/// What one thread needs to sleep on a word: here, its address.
+#[derive(Debug)]
+pub struct Sleeper {
+    addr: usize,
+}
+
+impl Sleeper {
+    /// # Safety
+    /// `addr` must be 4-byte aligned and lie in a live mapping that the
+    /// caller holds for as long as the sleeper lives.
+    pub unsafe fn new(addr: usize) -> Result<Sleeper> {
+        Ok(Sleeper { addr })
+    }
+
+    /// Sleeps while the word holds `expected`, for at most `timeout_ns`.
+    ///
+    /// # Safety
+    /// As for `new`.
+    pub unsafe fn sleep(&self, expected: u32, timeout_ns: Option<u64>) -> Result<Woke> {
+        imp::wait_on(self.addr, expected, timeout_ns)
+    }
+
+    /// Wakes this sleeper; other sleepers on the word (in any process) may
+    /// wake too, and find the word unchanged.
+    pub fn interrupt(&self) {
+        // SAFETY: per `new`, the word is mapped while the sleeper lives.
+        let _ = unsafe { imp::wake(self.addr, u32::MAX) };
+    }
+}
