@@ -24,8 +24,9 @@ use crate::registry::{self, Entry, FLAG_WRITABLE};
 /// How many records ahead the copy loop prefetches, for records shorter
 /// than `PREFETCH_BELOW`. Measured with 1,048,576 records of 64 B at random
 /// row offsets of a warm 1 GiB file on a busy 2-core x86_64 VM (medians of
-/// 9 gathers, three interleaved rounds): 31–48 ns per record with 8 ahead
-/// (16 and 32: 36–51), 68–76 ns without prefetch.
+/// 9 gathers, builds interleaved): in the two quieter rounds of three,
+/// 31–48 ns per record with 8 ahead (16 ahead: 38–51, 32 ahead: 36–87),
+/// 68–76 ns without prefetch; in two later rounds 94–120 against 126–153.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Records this long or longer are not prefetched: at 4 KiB (65,536
