@@ -9,8 +9,28 @@
  * every bad argument throws a typed error, and
  * Deno's read/write permissions are checked before any file is opened.
  *
- * Run with `--allow-ffi --unstable-ffi --allow-read --allow-write` (plus
- * `--allow-net` the first time, when the native library is downloaded).
+ * Find byte sequences without copying ({@linkcode indexOf},
+ * {@linkcode lastIndexOf}), freeze a filled buffer ({@linkcode protect}),
+ * and see where a window lies in the file (`h.offset`, `h.fileSize()`).
+ *
+ * Run with these permissions (Linux; on macOS `--allow-env=HOME`, on
+ * Windows `--allow-env=LOCALAPPDATA`). The first run downloads the native
+ * library into a per-user cache:
+ *
+ * ```sh
+ * deno run --allow-ffi --allow-read --allow-write --allow-env=HOME,XDG_CACHE_HOME --allow-net main.ts
+ * ```
+ *
+ * Later runs load it from the cache:
+ *
+ * ```sh
+ * deno run --allow-ffi --allow-read --allow-write --allow-env=HOME,XDG_CACHE_HOME main.ts
+ * ```
+ *
+ * A scoped `--allow-read` must also cover the library's location (the cache
+ * directory, e.g. `--allow-read=./data,$HOME/.cache/mmap`); when a
+ * permission stops the loader, its error names the exact flag.
+ * `--unstable-ffi` is not needed on Deno 2.
  *
  * ```ts
  * import { openSync, openWriteWithSize } from "@riaskov/mmap";
@@ -90,3 +110,15 @@ export {
   THREAD_BATCH_RECORDS,
 } from "./src/batch.ts";
 export { type PlatformAsset, PLATFORMS } from "./src/platform.ts";
+export { indexOf, lastIndexOf, type Pattern } from "./src/find.ts";
+export { protect, type ProtectMode } from "./src/protect.ts";
+export { remap, remapSync } from "./src/functions.ts";
+export {
+  DEFAULT_SPIN,
+  notify,
+  wait,
+  WAIT_CELL_BYTES,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./src/wait.ts";

@@ -42,4 +42,18 @@ export const SIDE: SideProgram[] = [
     run: ["python3", "bench/py/gather.py", "$DATA/big.bin", "9"],
     requires: ["python3"],
   },
+  // Processes and Workers that talk: wait/notify against pipes, TCP and
+  // postMessage (bench/ipc/).
+  {
+    name: "ipc ping-pong between processes",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/pingpong.ts"],
+  },
+  {
+    name: "ipc ping-pong between Workers",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/workers.ts"],
+  },
+  {
+    name: "ipc SPSC ring between processes",
+    run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/ring.ts"],
+  },
 ];

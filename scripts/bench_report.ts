@@ -443,8 +443,68 @@ function perRun(
 }
 
 const rnd64 = /^random 64 B read/;
+const pingProcesses = /^ping-pong between processes/;
+const pingWorkers = /^ping-pong between Workers/;
+const spscRing = /^SPSC ring of 64 B messages/;
+const spinning = "openShared + wait/notify, spinning (default spin)";
+const sleeping = "openShared + wait/notify, always sleeping (spin 0)";
+const pipeRow = "pipe (Deno.Command stdin/stdout)";
 const fsRead = "Deno.FsFile seek+readSync";
 const targets: Target[] = [
+  // Processes and Workers that talk (bench/ipc/, side programs).
+  {
+    what: "ping-pong between processes: `wait`/`notify` spinning, p50",
+    goal: "< 2 µs per round trip",
+    values: find(pingProcesses, spinning)?.means,
+    pass: (x) => x < 2000,
+    show: (x) => time(x),
+  },
+  {
+    what: "ping-pong between processes: `wait`/`notify` spinning vs a pipe",
+    goal: "≥ 20× faster",
+    values: perRun(
+      find(pingProcesses, pipeRow),
+      find(pingProcesses, spinning),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 20,
+    show: (x) => `${ratio(x)} faster`,
+  },
+  {
+    what:
+      "ping-pong between processes: `wait`/`notify` always sleeping vs a pipe",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(pingProcesses, pipeRow),
+      find(pingProcesses, sleeping),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what: "ping-pong between Workers: `wait`/`notify` spinning vs postMessage",
+    goal: "faster (≥ 1.00×)",
+    values: perRun(
+      find(pingWorkers, "postMessage"),
+      find(pingWorkers, spinning),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what:
+      "SPSC ring of 64 B messages between processes vs a pipe (4 KiB writes)",
+    goal: "no slower (≥ 1.00×)",
+    values: perRun(
+      find(spscRing, "pipe, 4 KiB writes (64 messages)"),
+      find(spscRing, "openShared ring + wait/notify"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x >= 1,
+    show: (x) => `${ratio(x)} messages/s`,
+  },
   {
     what: "random 64 B: `readSync()` vs `Deno.FsFile` seek+read",
     goal: "≥ 8× faster",
@@ -561,6 +621,29 @@ const targets: Target[] = [
     ),
     pass: (x) => x > 1,
     show: (x) => `${ratio(x)} speed`,
+  },
+  {
+    what: "find 1 byte in 64 MiB: `indexOf(h, byte)` vs glibc memchr (raw FFI)",
+    goal: "≤ 1.25× the time",
+    values: perRun(
+      find(/^find 1 byte/, "indexOf(h, byte)"),
+      find(/^find 1 byte/, "glibc memchr (raw FFI, reference)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.25,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what:
+      "find 16 B in 64 MiB of random bytes: `indexOf(h, pattern)` vs glibc memmem (raw FFI)",
+    goal: "≤ 1.5× the time",
+    values: perRun(
+      find(/^find 16 B in .* random/, "indexOf(h, pattern)"),
+      find(/^find 16 B in .* random/, "glibc memmem (raw FFI, reference)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.5,
+    show: (x) => `${ratio(x)} the time`,
   },
 ];
 

@@ -165,13 +165,16 @@ export function toFlag(value: unknown, what: string, call: string): boolean {
   );
 }
 
-/** An options argument: an object, or `undefined` for the defaults. */
+/**
+ * An options argument: an object, or `undefined` or `null` for the
+ * defaults (as Node and Bun read options).
+ */
 export function toOptions<T extends object>(
   options: unknown,
   call: string,
   name?: string,
 ): Partial<T> {
-  if (options === undefined) return {};
+  if (options === undefined || options === null) return {};
   if (typeof options === "object" && options !== null) {
     return options as Partial<T>;
   }

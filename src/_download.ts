@@ -63,7 +63,14 @@ export async function download(plan: Plan): Promise<string> {
     `set ${ENV.libPath} to a copy of the library, or put a verified copy at "${plan.path}"`;
   note(`mmap: downloading ${plan.asset} from ${plan.url} to ${directory}`);
   const failed = (error: unknown): Error => {
-    if (error instanceof Deno.errors.NotCapable) return error;
+    if (error instanceof Deno.errors.NotCapable) {
+      const reason = error.message.charAt(0).toLowerCase() +
+        error.message.slice(1);
+      return new Deno.errors.NotCapable(
+        `mmap cannot download its native library from "${plan.url}": ${reason} (--allow-net is needed on the first run only; later runs load the copy cached at "${plan.path}"), or ${offline}`,
+        { cause: error },
+      );
+    }
     return new Error(
       `mmap could not download "${plan.url}": ${
         innermost(error)
@@ -102,7 +109,11 @@ export async function download(plan: Plan): Promise<string> {
       `mmap refused the download from "${plan.url}": its SHA-256 is ${actual}, but checksums.json expects ${plan.sha256}; nothing was cached`,
     );
   }
-  await Deno.mkdir(directory, { recursive: true });
+  try {
+    await Deno.mkdir(directory, { recursive: true });
+  } catch (error) {
+    throw unwritable(error, directory);
+  }
   // A temp file in the same directory, renamed into place only once
   // complete: a reader sees the old file or the new one, never half of one.
   const temp = `${plan.path}.${crypto.randomUUID()}.tmp`;
@@ -111,6 +122,9 @@ export async function download(plan: Plan): Promise<string> {
     await Deno.rename(temp, plan.path);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
+    if (error instanceof Deno.errors.NotCapable) {
+      throw unwritable(error, directory);
+    }
     // Windows refuses to replace a library another process has loaded; if
     // that process put a good copy there, use it.
     if (isIntact(plan.path, plan.sha256)) return plan.path;
@@ -118,6 +132,15 @@ export async function download(plan: Plan): Promise<string> {
   }
   await sweepStaleTemps(plan);
   return plan.path;
+}
+
+/** A cache directory the flags do not let the loader write, named. */
+function unwritable(error: unknown, directory: string): unknown {
+  if (!(error instanceof Deno.errors.NotCapable)) return error;
+  return new Deno.errors.NotCapable(
+    `mmap cannot cache its native library in "${directory}": requires write access, run again with --allow-write=${directory} (a scoped --allow-write must also cover the cache; needed on the first run only), or set ${ENV.libPath} to the library's path`,
+    { cause: error },
+  );
 }
 
 /** Temp files older than this were left by a process that died. */

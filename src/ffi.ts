@@ -47,6 +47,9 @@ export const ADVICE = [
 /** Flush modes for `mmap_flush`. */
 export const FlushMode = { sync: 0, async: 1, durable: 2 } as const;
 
+/** Protections for `mmap_protect`. */
+export const Protection = { read: 0, readWrite: 1 } as const;
+
 /** Element kinds of the offsets and lengths of `mmap_gather`/`mmap_scatter`. */
 export const Element = { f64: 0, u32: 1, u64: 2 } as const;
 
@@ -60,6 +63,23 @@ const batchParameters = [
   "f64", // len: f64
   "buffer", // buf: *mut u8 (dst of a gather, src of a scatter)
   "f64", // buf_len: f64
+] as const;
+
+/** Outcomes of `mmap_wait` (`WAIT_RESULTS` in `ffi/src/abi.rs`). */
+export const WaitResult = {
+  ok: 0,
+  notEqual: 1,
+  timedOut: 2,
+  cancelled: 3,
+} as const;
+
+const waitParameters = [
+  "u32", // id: u32
+  "f64", // offset: f64
+  "i32", // expected: i32
+  "f64", // timeout_ms: f64
+  "u32", // spin: u32
+  "buffer", // out: *mut i32, [outcome]
 ] as const;
 
 const flushParameters = [
@@ -261,6 +281,69 @@ export const symbols = {
       "u32", // id: u32
     ],
     result: "i32",
+  },
+  /** Absent from libraries that predate it; indexOf then throws. */
+  mmap_find: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // len: f64
+      "buffer", // pattern: *const u8
+      "f64", // pattern_len: f64
+      "u32", // reverse: u32 (0 = first match, else last)
+      "buffer", // out: *mut f64, [position or -1]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; protect then throws. */
+  mmap_protect: {
+    parameters: [
+      "u32", // id: u32
+      "u32", // protection: u32 (Protection)
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; offset and fileSize throw. */
+  mmap_info: {
+    parameters: [
+      "u32", // id: u32
+      "buffer", // out: *mut f64, [window offset in the file, file size]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Absent from libraries that predate it; `wait` then says so. */
+  mmap_wait: { parameters: waitParameters, result: "i32", optional: true },
+  /** `mmap_wait` on a worker thread, for `waitAsync`. */
+  mmap_wait_nonblocking: {
+    name: "mmap_wait",
+    parameters: waitParameters,
+    result: "i32",
+    nonblocking: true,
+    optional: true,
+  },
+  mmap_notify: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // offset: f64
+      "f64", // count: f64 (+Infinity: all)
+      "buffer", // out: *mut f64, [woken]
+    ],
+    result: "i32",
+    optional: true,
+  },
+  /** Maps a file again at its current length (or `length`). */
+  mmap_remap: {
+    parameters: [
+      "u32", // id: u32
+      "f64", // length: f64 (read with MapFlag.length)
+      "u32", // flags: u32 (MapFlag.length)
+      "buffer", // out: *mut u64, [address, length]
+    ],
+    result: "i32",
+    optional: true,
   },
   mmap_stats: {
     parameters: [

@@ -287,7 +287,7 @@ export function view(
   h: MmapHandle,
   offset: number | bigint = 0,
   length?: number | bigint,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   return toHandle(h, "view").view(offset, length);
 }
 
@@ -477,7 +477,7 @@ export function unlock(
 export function resize(
   h: MmapHandle,
   length: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): Promise<void> {
   return promised(() => toHandle(h, "resize").resize(length, options));
 }
@@ -505,7 +505,62 @@ export function resize(
 export function resizeSync(
   h: MmapHandle,
   length: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): void {
   toHandle(h, "resize").resizeSync(length, options);
+}
+
+/**
+ * Maps the file again at its current length (or `length` bytes), without
+ * changing the file, for a reader following a writer; see
+ * {@linkcode Mmap.remapSync}. Views handed out before become empty.
+ *
+ * @param h The mapping.
+ * @param length Bytes to map from the mapping's offset; by default to the
+ * file's end.
+ * @throws {TypeError} When the mapping is not of a file, or copy-on-write.
+ *
+ * @example See what a writer appended
+ * ```ts
+ * import { openSync, remap } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "one");
+ * using h = openSync(path);
+ * await Deno.writeTextFile(path, ",two", { append: true });
+ * assert.equal(h.len, 3);
+ * await remap(h);
+ * assert.equal(new TextDecoder().decode(h.view()), "one,two");
+ * ```
+ */
+export function remap(
+  h: MmapHandle,
+  length?: number | bigint,
+): Promise<void> {
+  return promised(() => toHandle(h, "remap").remap(length));
+}
+
+/**
+ * Like {@linkcode remap}, without a promise.
+ *
+ * @param h The mapping.
+ * @param length Bytes to map; by default to the file's end.
+ * @throws {TypeError} When the mapping is not of a file, or copy-on-write.
+ *
+ * @example Follow a window
+ * ```ts
+ * import { openSync, remapSync } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "header|a");
+ * using h = openSync(path, { offset: 7 });
+ * Deno.writeTextFileSync(path, "bc", { append: true });
+ * remapSync(h);
+ * assert.equal(new TextDecoder().decode(h.view()), "abc");
+ * ```
+ */
+export function remapSync(h: MmapHandle, length?: number | bigint): void {
+  toHandle(h, "remap").remapSync(length);
 }

@@ -60,6 +60,24 @@ function requireVisible(hidden: string[], asset: string): void {
   );
 }
 
+/**
+ * The error for a path the flags hide from the loader: Deno's own
+ * `NotCapable` (as `cause`), reworded to say what the loader was doing and
+ * the exact flag that lets it, since a scoped `--allow-read`/`--allow-write`
+ * must also cover the library's location.
+ */
+export function hiddenFrom(
+  error: Error,
+  kind: "read" | "write",
+  path: string,
+  doing: string,
+): Error {
+  return new Deno.errors.NotCapable(
+    `mmap cannot ${doing} "${path}": requires ${kind} access, run again with --allow-${kind}=${path} (a scoped --allow-${kind} must also cover the native library's location), or set ${ENV.libPath} to the library's path`,
+    { cause: error },
+  );
+}
+
 /** The file named by `MMAP_LIB_PATH`, if set; throws if it is not a file. */
 function explicitLibrary(): string | undefined {
   const value = readEnv(ENV.libPath);
@@ -69,7 +87,12 @@ function explicitLibrary(): string | undefined {
   try {
     info = Deno.statSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Deno.errors.NotCapable(
+        `${ENV.libPath} is "${value}", but mmap may not read "${path}": requires read access, run again with --allow-read=${path} (a scoped --allow-read must also cover the native library's location)`,
+        { cause: error },
+      );
+    }
     throw new Deno.errors.NotFound(
       `${ENV.libPath} is "${value}", but there is no file at "${path}": set it to the native library's path, or unset it`,
       { cause: error },
@@ -163,6 +186,14 @@ function locate(): Found {
         problem: `is not cached at "${plan.path}"`,
         corrupt: false,
       };
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      throw hiddenFrom(
+        error,
+        "read",
+        directory,
+        `read its cached native library at "${plan.path}" in`,
+      );
     }
     throw error;
   }

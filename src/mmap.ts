@@ -33,12 +33,22 @@ import type {
   PreallocateOptions,
 } from "./types.ts";
 import { byteStream, type StreamOptions } from "./stream.ts";
+import { type Pattern, search } from "./find.ts";
+import { type ProtectMode, toProtection } from "./protect.ts";
 import {
   batchAsync,
   type BatchIndices,
   batchSync,
   type BatchTarget,
 } from "./batch.ts";
+import {
+  notifyOn,
+  waitOn,
+  waitOnAsync,
+  type WaitOptions,
+  type WaitOutcome,
+  type WaitTarget,
+} from "./wait.ts";
 
 /** What closing needs; shared by a handle and its finalizer. */
 interface Remains {
@@ -190,6 +200,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
 
   #checkWritable(): void {
     if (this.#writable) return;
+    if (this.#protected) throw this.#protectedError("write");
     throw new TypeError(
       `${
         where("write", this.#name)
@@ -479,8 +490,12 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
    * reach still references the mapping.
    */
-  resizeSync(length: number | bigint, options?: PreallocateOptions): void {
+  resizeSync(
+    length: number | bigint,
+    options?: PreallocateOptions | null,
+  ): void {
     if (this.#closed) throw closedError("resize", this.#name);
+    if (this.#protected) throw this.#protectedError("resize");
     const count = toIndex(length, "length", "resize", this.#name);
     const o = toOptions<PreallocateOptions>(options, "resize", this.#name);
     const flags = toFlag(o.preallocate, "preallocate", "resize")
@@ -514,7 +529,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   resize(
     length: number | bigint,
-    options?: PreallocateOptions,
+    options?: PreallocateOptions | null,
   ): Promise<void> {
     return promised(() => this.resizeSync(length, options));
   }
@@ -556,7 +571,10 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * assert.equal(Deno.readTextFileSync(path), "Abc");
    * ```
    */
-  view(offset: number | bigint = 0, length?: number | bigint): Uint8Array {
+  view(
+    offset: number | bigint = 0,
+    length?: number | bigint,
+  ): Uint8Array<ArrayBuffer> {
     const [at, count] = this.#span(offset, length, "view");
     if (count === 0 || this.#ptr === null) return new Uint8Array(0);
     const buffer = mappedBuffer(this.#id, at, count);
@@ -599,7 +617,9 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @returns A `ReadableStream` of type `"bytes"`.
    * @throws {RangeError} When the range reaches past the mapping.
    */
-  stream(options?: StreamOptions): ReadableStream<Uint8Array<ArrayBuffer>> {
+  stream(
+    options?: StreamOptions | null,
+  ): ReadableStream<Uint8Array<ArrayBuffer>> {
     return byteStream(this, options);
   }
 
@@ -787,5 +807,295 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     return promised(() =>
       batchAsync(this.#batch("scatter"), "scatter", offsets, lengths, src, true)
     );
+  }
+
+  // Processes that talk and files that grow: wait/notify (src/wait.ts) and
+  // remap.
+
+  /** What `wait.ts` needs of this handle, after checking it is open. */
+  #waitTarget(call: string): WaitTarget {
+    if (this.#closed) throw closedError(call, this.#name);
+    const target = this.#target;
+    target.symbols = this.#symbols;
+    target.id = this.#id;
+    target.name = this.#name;
+    target.len = this.#len;
+    return target;
+  }
+
+  #target: WaitTarget = { symbols: null!, id: 0, name: "", len: 0 };
+  #isClosed = (): boolean => this.#closed;
+
+  /**
+   * Sleeps while the `Int32` at `offset` holds `expected`, until notified;
+   * see {@linkcode wait}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  wait(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): WaitOutcome {
+    return waitOn(this.#waitTarget("wait"), offset, expected, timeout, options);
+  }
+
+  /**
+   * Like {@linkcode Mmap.wait}, as a promise, without blocking the event
+   * loop; see {@linkcode waitAsync}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param expected The value to sleep on.
+   * @param timeout Milliseconds at most (default `Infinity`).
+   * @param options `spin`: looks at the word before sleeping.
+   * @returns A promise of `"ok"`, `"not-equal"` or `"timed-out"`.
+   */
+  waitAsync(
+    offset: number | bigint,
+    expected: number,
+    timeout?: number,
+    options?: WaitOptions,
+  ): Promise<WaitOutcome> {
+    return promised(() =>
+      waitOnAsync(
+        this.#waitTarget("waitAsync"),
+        this.#isClosed,
+        offset,
+        expected,
+        timeout,
+        options,
+      )
+    );
+  }
+
+  /**
+   * Wakes up to `count` waiters on the wait cell at `offset`, in any
+   * process; see {@linkcode notify}.
+   *
+   * @param offset Offset of the 8-byte wait cell: a multiple of 4.
+   * @param count How many at most (default `Infinity`).
+   * @returns How many woke.
+   */
+  notify(offset: number | bigint, count?: number): number {
+    return notifyOn(this.#waitTarget("notify"), offset, count);
+  }
+
+  /**
+   * Maps the file again, at its current length (or `length` bytes), without
+   * changing the file: how a reader follows a file another process
+   * appends to. A window keeps its offset and grows (or shrinks) with the
+   * file. The mapping may move, so views handed out before become empty
+   * first, as with {@linkcode Mmap.resizeSync} (and, as there, a view's
+   * buffer that escaped this handle makes it refuse with `Busy`). A mapping
+   * whose file was truncated under it is whole again after a remap.
+   *
+   * @param length Bytes to map from the mapping's offset; by default to the
+   * file's end.
+   * @throws {TypeError} For anonymous, shared-memory and copy-on-write
+   * mappings.
+   * @throws {RangeError} When `length` reaches past the end of the file.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.Busy} When a view's buffer that close() cannot
+   * reach still references the mapping.
+   */
+  remapSync(length?: number | bigint): void {
+    if (this.#closed) throw closedError("remap", this.#name);
+    if (this.#protected) throw this.#protectedError("remap");
+    const count = length === undefined
+      ? 0
+      : toIndex(length, "length", "remap", this.#name);
+    const native = this.#symbols.mmap_remap;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("remap", this.#name)
+        }: the native library predates remap; update it`,
+      );
+    }
+    this.#views.detach();
+    const out = new BigUint64Array(2);
+    out[0] = this.#ptr === null
+      ? 0n
+      : BigInt(Deno.UnsafePointer.value(this.#ptr));
+    out[1] = BigInt(this.#len);
+    const flags = length === undefined ? 0 : MapFlag.length;
+    const status = native(this.#id, count, flags, out);
+    this.#ptr = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
+    this.#len = Number(out[1]);
+    live.set(this.#id, this.#info());
+    if (status !== 0) this.#fail(status, "remap");
+  }
+
+  /**
+   * Like {@linkcode Mmap.remapSync}, as a promise.
+   *
+   * @param length Bytes to map; by default to the file's end.
+   * @returns A promise that settles when the mapping has its new length.
+   */
+  remap(length?: number | bigint): Promise<void> {
+    return promised(() => this.remapSync(length));
+  }
+
+  // Search, protection and the window's place in the file (find.ts,
+  // protect.ts, native find.rs, protect.rs, info.rs).
+
+  /** Set by {@linkcode Mmap.protect} while a writable mapping is read-only. */
+  #protected = false;
+  /** The window's offset in the file, once asked for (it never changes). */
+  #offset: number | undefined;
+
+  #protectedError(call: string): TypeError {
+    return new TypeError(
+      `${
+        where(call, this.#name)
+      }: the mapping is read-only after protect("read"): call protect("readwrite") first`,
+    );
+  }
+
+  /**
+   * The position of the first occurrence of `pattern` at or after `from`,
+   * or -1, searched natively without copying (see {@linkcode indexOf}).
+   *
+   * @param pattern A `Uint8Array`, one byte (0 to 255), or a string (its
+   * UTF-8 bytes).
+   * @param from Where the search starts; read as by
+   * `Uint8Array.prototype.indexOf`.
+   * @returns The position in the mapping, or -1.
+   * @throws {TypeError} When `pattern` or `from` has the wrong type.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   * @throws {Deno.errors.UnexpectedEof} When the file was truncated under
+   * the mapping and the search reached the lost pages.
+   */
+  indexOf(pattern: Pattern, from?: number | bigint): number {
+    if (this.#closed) throw closedError("indexOf", this.#name);
+    return search(
+      this.#symbols,
+      this.#id,
+      this.#len,
+      this.#name,
+      pattern,
+      from,
+      false,
+    );
+  }
+
+  /**
+   * The position of the last occurrence of `pattern` that starts at or
+   * before `from`, or -1 (see {@linkcode lastIndexOf}).
+   *
+   * @param pattern A `Uint8Array`, one byte (0 to 255), or a string.
+   * @param from The last position a match may start at; read as by
+   * `Uint8Array.prototype.lastIndexOf`.
+   * @returns The position in the mapping, or -1.
+   * @throws {TypeError} When `pattern` or `from` has the wrong type.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   */
+  lastIndexOf(pattern: Pattern, from?: number | bigint): number {
+    if (this.#closed) throw closedError("lastIndexOf", this.#name);
+    return search(
+      this.#symbols,
+      this.#id,
+      this.#len,
+      this.#name,
+      pattern,
+      from,
+      true,
+    );
+  }
+
+  /**
+   * Makes a writable mapping read-only (`"read"`) or writable again
+   * (`"readwrite"`) in place (see {@linkcode protect}: a store through a
+   * view of a read-only mapping ends the process).
+   *
+   * @param mode `"read"` or `"readwrite"`.
+   * @throws {TypeError} When `mode` is neither, or the mapping was opened
+   * read-only.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   */
+  protect(mode: ProtectMode): void {
+    const protection = toProtection(mode, "protect", this.#name);
+    if (this.#closed) throw closedError("protect", this.#name);
+    if (!this.#writable && !this.#protected) {
+      throw new TypeError(
+        `${
+          where("protect", this.#name)
+        }: the mapping was opened read-only: only a writable mapping can change its protection`,
+      );
+    }
+    const native = this.#symbols.mmap_protect;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where("protect", this.#name)
+        }: the native library predates protect; update it`,
+      );
+    }
+    const status = native(this.#id, protection);
+    if (status !== 0) this.#fail(status, "protect");
+    this.#protected = mode === "read";
+    this.#writable = !this.#protected;
+    live.set(this.#id, this.#info());
+  }
+
+  /** `[window offset, file size]` from the native side. */
+  #fileInfo(call: string): Float64Array {
+    if (this.#closed) throw closedError(call, this.#name);
+    const native = this.#symbols.mmap_info;
+    if (native === null) {
+      throw new Deno.errors.NotSupported(
+        `${
+          where(call, this.#name)
+        }: the native library predates ${call}; update it`,
+      );
+    }
+    const out = new Float64Array(2);
+    const status = native(this.#id, out);
+    if (status !== 0) this.#fail(status, call);
+    return out;
+  }
+
+  /**
+   * Where the mapping starts in the file: the `offset` it was opened with
+   * (0 for a whole file, anonymous and shared memory). Positions in the
+   * mapping plus `offset` are positions in the file.
+   *
+   * @throws {Deno.errors.BadResource} When first read after close.
+   */
+  get offset(): number {
+    return this.#offset ??= this.#fileInfo("offset")[0];
+  }
+
+  /**
+   * The file's size now (`fstat`), which may differ from what was mapped:
+   * another writer grew or truncated it. A reader following a growing file
+   * compares it with `offset + len` and takes in the new part with
+   * {@linkcode Mmap.remapSync}. For anonymous and shared memory, the
+   * mapping's length.
+   *
+   * @returns The size in bytes.
+   * @throws {Deno.errors.BadResource} When the mapping is closed.
+   *
+   * @example Follow a growing file
+   * ```ts
+   * import { openSync } from "@riaskov/mmap";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempFileSync();
+   * Deno.writeTextFileSync(path, "0123456789");
+   * using m = openSync(path, { offset: 4 });
+   * assert.equal(m.offset, 4);
+   * assert.equal(m.len, 6);
+   * Deno.writeTextFileSync(path, "abc", { append: true });
+   * assert.equal(m.fileSize(), 13);
+   * ```
+   */
+  fileSize(): number {
+    return this.#fileInfo("fileSize")[1];
   }
 }

@@ -150,7 +150,7 @@ function request(path: unknown, options: unknown, call: string): Request {
   }
   requireAccess(absolute, write, call, name);
   const seed = call === "open"
-    ? (options === undefined ? "open" : undefined)
+    ? (options === undefined || options === null ? "open" : undefined)
     : preallocate
     ? undefined
     : call as SeedCall;
@@ -259,7 +259,7 @@ function growFile(path: string, size: number): void {
  */
 export async function open(
   path: string | URL,
-  options?: OpenOptions,
+  options?: OpenOptions | null,
 ): Promise<Mmap> {
   const req = request(path, options, "open");
   return map(await library(), req);
@@ -288,7 +288,10 @@ export async function open(
  * assert.equal(new TextDecoder().decode(m.view()), "3456");
  * ```
  */
-export function openSync(path: string | URL, options?: OpenOptions): Mmap {
+export function openSync(
+  path: string | URL,
+  options?: OpenOptions | null,
+): Mmap {
   const req = request(path, options, "open");
   return map(librarySync(), req);
 }
@@ -378,7 +381,7 @@ export function openWriteSync(path: string | URL): Mmap {
 export async function openWriteWithSize(
   path: string | URL,
   size: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): Promise<Mmap> {
   const req = sizedRequest(path, size, options);
   return map(await library(), req);
@@ -405,7 +408,7 @@ export async function openWriteWithSize(
 export function openWriteWithSizeSync(
   path: string | URL,
   size: number | bigint,
-  options?: PreallocateOptions,
+  options?: PreallocateOptions | null,
 ): Mmap {
   const req = sizedRequest(path, size, options);
   return map(librarySync(), req);

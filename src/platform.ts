@@ -5,7 +5,10 @@
  * @module
  */
 
-/** A platform the package ships a native library for. */
+/**
+ * A platform the package ships a native library for: one row of
+ * {@linkcode PLATFORMS}.
+ */
 export interface PlatformAsset {
   /** `Deno.build.os` value. */
   readonly os: typeof Deno.build.os;
@@ -17,7 +20,23 @@ export interface PlatformAsset {
   readonly target: string;
 }
 
-/** Every supported platform, in the order the README's table lists them. */
+/**
+ * Every supported platform, in the order the README's table lists them:
+ * which `Deno.build.os`/`arch` pair loads which release asset, built for
+ * which Rust target. The loader picks this process's row; set
+ * `MMAP_LIB_PATH` to run anywhere else.
+ *
+ * @example Name this machine's asset
+ * ```ts
+ * import { PLATFORMS } from "@riaskov/mmap";
+ * import assert from "node:assert/strict";
+ *
+ * const mine = PLATFORMS.find((p) =>
+ *   p.os === Deno.build.os && p.arch === Deno.build.arch
+ * );
+ * if (mine !== undefined) assert.match(mine.asset, /^mmap_ffi-/);
+ * ```
+ */
 export const PLATFORMS: readonly PlatformAsset[] = [
   {
     os: "windows",

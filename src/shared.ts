@@ -164,7 +164,7 @@ function unlink(symbols: Symbols, name: string): void {
  */
 export async function openShared(
   name: string,
-  options?: SharedOptions,
+  options?: SharedOptions | null,
 ): Promise<Mmap> {
   const req = sharedRequest(name, options);
   return mapShared(await library(), req);
@@ -190,7 +190,10 @@ export async function openShared(
  * unlinkSharedSync(name);
  * ```
  */
-export function openSharedSync(name: string, options?: SharedOptions): Mmap {
+export function openSharedSync(
+  name: string,
+  options?: SharedOptions | null,
+): Mmap {
   const req = sharedRequest(name, options);
   return mapShared(librarySync(), req);
 }

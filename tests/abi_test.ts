@@ -13,7 +13,9 @@ import {
   FlushMode,
   librarySync,
   MapFlag,
+  Protection,
   ShmFlag,
+  WaitResult,
 } from "../src/ffi.ts";
 
 /** `camelCase` → `CAMEL_CASE`, the Rust spelling of a TypeScript key. */
@@ -32,7 +34,9 @@ function typescriptTable(): Map<string, string> {
     ["MAP", MapFlag],
     ["SHM", ShmFlag],
     ["FLUSH", FlushMode],
+    ["PROTECT", Protection],
     ["ELEMENT", Element],
+    ["WAIT", WaitResult],
     ["STATUS", Status],
     ["KIND", ErrorKind],
   ];

@@ -48,6 +48,10 @@ Deno.test("bench files and the report script type-check", async () => {
   files.push(
     fileURLToPath(new URL("../scripts/bench_report.ts", import.meta.url)),
   );
+  const ipc = new URL("ipc/", bench);
+  for (const e of Deno.readDirSync(ipc)) {
+    if (e.name.endsWith(".ts")) files.push(fileURLToPath(new URL(e.name, ipc)));
+  }
   const { code, stderr } = await runDenoArgs(["check", "--quiet", ...files]);
   assert.equal(code, 0, stderr);
 });
@@ -244,4 +248,32 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternative", async () => {
+  const root = new URL("..", import.meta.url);
+  const programs: [string, string, number][] = [
+    ["pingpong.ts", "200", 4],
+    ["workers.ts", "200", 4],
+    ["ring.ts", "20000", 6],
+  ];
+  for (const [file, count, lines] of programs) {
+    const { code, stdout, stderr } = await runDenoArgs([
+      "run",
+      "-A",
+      "--unstable-ffi",
+      `bench/ipc/${file}`,
+      count,
+    ], { cwd: root });
+    assert.equal(code, 0, stderr);
+    const rows = stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(rows.length, lines, stdout);
+    for (const row of rows) {
+      assert.equal(typeof row.group, "string");
+      assert.equal(typeof row.name, "string");
+      const figure = row.ns_per_op ?? row.value;
+      assert.ok(figure > 0, `${file}: ${row.name} measured something`);
+    }
+    assert.equal(rows.filter((r) => r.baseline).length, 1, file);
+  }
 });

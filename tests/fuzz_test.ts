@@ -932,8 +932,8 @@ Deno.test("fuzz: open() with hostile options maps exactly the model's window or 
           let window: [number, number] | null = null;
           let grown = size;
           if (
-            options !== undefined &&
-            (typeof options !== "object" || options === null)
+            // null means the defaults, as undefined does.
+            options != null && typeof options !== "object"
           ) {
             errors.push(TypeError);
           } else {
@@ -1127,8 +1127,8 @@ Deno.test({
           ) {
             errors.push(TypeError);
           } else if (
-            options !== undefined &&
-            (typeof options !== "object" || options === null)
+            // null means the defaults, as undefined does.
+            options != null && typeof options !== "object"
           ) errors.push(TypeError);
           else {
             const o = (options ?? {}) as Record<string, unknown>;

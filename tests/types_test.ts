@@ -18,6 +18,7 @@ import {
   type MappingStats,
   Mmap,
   type MmapHandle,
+  notify,
   open,
   openAnonymousSync,
   type OpenOptions,
@@ -25,9 +26,16 @@ import {
   openWriteWithSize,
   read,
   readSync,
+  remap,
+  remapSync,
   stats,
   stream,
   type StreamOptions,
+  view,
+  wait,
+  waitAsync,
+  type WaitOptions,
+  type WaitOutcome,
   write,
   writeSync,
 } from "../mod.ts";
@@ -199,4 +207,61 @@ Deno.test("new Mmap(key) type-checks with any key, and throws TypeError at run t
   // value through, and only the package's private key is accepted.
   assert.throws(() => new Mmap(undefined), TypeError);
   assert.throws(() => new Mmap(Symbol("Mmap")), TypeError);
+});
+
+// Views and processes that talk (issue 14).
+same<Equals<ReturnType<Mmap["view"]>, Uint8Array<ArrayBuffer>>>();
+same<Equals<ReturnType<typeof view>, Uint8Array<ArrayBuffer>>>();
+same<Equals<WaitOutcome, "ok" | "not-equal" | "timed-out">>();
+same<Equals<ReturnType<typeof wait>, WaitOutcome>>();
+same<Equals<ReturnType<typeof waitAsync>, Promise<WaitOutcome>>>();
+same<Equals<ReturnType<typeof notify>, number>>();
+same<Equals<ReturnType<typeof remap>, Promise<void>>>();
+same<Equals<ReturnType<typeof remapSync>, void>>();
+
+/** Wait and remap calls that must not compile. Never run. */
+function mustNotCompileIpc(h: Mmap): void {
+  // @ts-expect-error: the expected value is a number
+  wait(h, 0, "0");
+  // @ts-expect-error: a timeout is a number of milliseconds
+  waitAsync(h, 0, 0, "1s");
+  // @ts-expect-error: spin is a number
+  wait(h, 0, 0, 1, { spin: true });
+  // @ts-expect-error: a count is a number
+  notify(h, 0, 1n);
+  // @ts-expect-error: a length is a number or a bigint
+  remapSync(h, "all");
+  // @ts-expect-error: autoClose is a boolean
+  stream(h, { autoClose: 1 });
+}
+
+Deno.test("view() is typed for the web platform: Response, Blob and postMessage take it", async () => {
+  assert.equal(typeof mustNotCompileIpc, "function");
+  await withTempDir(async (dir) => {
+    const path = `${dir}/web.bin`;
+    await Deno.writeFile(path, pattern(16));
+    using h = openSync(path);
+    // Each of these needs an ArrayBuffer-backed view (BufferSource / BlobPart).
+    const bytes: Uint8Array<ArrayBuffer> = h.view();
+    const fromResponse = await new Response(h.view()).bytes();
+    assert.deepEqual([...fromResponse], [...pattern(16)]);
+    const blob = new Blob([view(h, 0, 4)]);
+    assert.equal(blob.size, 4);
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    assert.equal(digest.byteLength, 32);
+    const channel = new MessageChannel();
+    const received = new Promise<Uint8Array>((resolve) => {
+      channel.port2.onmessage = (event) => resolve(event.data);
+    });
+    channel.port1.postMessage(h.view(0, 3));
+    assert.deepEqual([...await received], [...pattern(16).subarray(0, 3)]);
+    channel.port1.close();
+    channel.port2.close();
+    const options: StreamOptions = { autoClose: false };
+    const outcome: WaitOutcome = "ok";
+    const waitOptions: WaitOptions = { spin: 0 };
+    assert.equal(outcome, "ok");
+    assert.equal(waitOptions.spin, 0);
+    assert.equal(options.autoClose, false);
+  });
 });

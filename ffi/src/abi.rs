@@ -78,12 +78,33 @@ shared_u32! {
 }
 
 shared_u32! {
+    /// Protections for `mmap_protect`.
+    PROTECTIONS {
+        PROTECT_READ = 0,
+        PROTECT_READ_WRITE = 1,
+    }
+}
+
+shared_u32! {
     /// Element kinds of the offsets and lengths columns of `mmap_gather` and
     /// `mmap_scatter` (`Float64Array`, `Uint32Array`, `BigUint64Array`).
     ELEMENTS {
         ELEMENT_F64 = 0,
         ELEMENT_U32 = 1,
         ELEMENT_U64 = 2,
+    }
+}
+
+shared_u32! {
+    /// Outcomes of `mmap_wait`.
+    WAIT_RESULTS {
+        /// Woken by a notify (or the word changed while spinning).
+        WAIT_OK = 0,
+        /// The word did not hold the expected value.
+        WAIT_NOT_EQUAL = 1,
+        WAIT_TIMED_OUT = 2,
+        /// The mapping was closed or resized while waiting.
+        WAIT_CANCELLED = 3,
     }
 }
 

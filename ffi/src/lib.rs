@@ -12,13 +12,18 @@ mod abi;
 mod batch;
 mod copy;
 mod error;
+mod find;
+mod info;
 mod napi;
 mod open;
 mod os;
 mod pages;
+mod protect;
 mod registry;
+mod remap;
 mod resize;
 mod shm;
+mod wait;
 
 #[cfg(test)]
 mod test_util;
@@ -34,13 +39,18 @@ pub use abi::{
 };
 pub use batch::{mmap_gather, mmap_scatter};
 pub use copy::{mmap_read, mmap_write};
+pub use find::mmap_find;
+pub use info::mmap_info;
 pub use napi::napi_register_module_v1;
 #[cfg(not(feature = "no-open-write-with-size"))]
 pub use open::mmap_open_write_with_size;
 pub use open::{mmap_anonymous, mmap_close, mmap_map, mmap_open, mmap_open_write};
 pub use pages::{mmap_advise, mmap_flush, mmap_lock, mmap_resident};
+pub use protect::mmap_protect;
+pub use remap::mmap_remap;
 pub use resize::{mmap_resize, mmap_resize_with};
 pub use shm::{mmap_shm_open, mmap_shm_unlink};
+pub use wait::{mmap_notify, mmap_wait};
 
 /// Interface version; see `ABI_VERSION`.
 #[no_mangle]
@@ -128,7 +138,9 @@ fn constants_text() -> String {
         .iter()
         .chain(abi::SHM_FLAGS)
         .chain(abi::FLUSH_MODES)
+        .chain(abi::PROTECTIONS)
         .chain(abi::ELEMENTS)
+        .chain(abi::WAIT_RESULTS)
     {
         let _ = writeln!(text, "{}={}", name, value);
     }
@@ -159,7 +171,7 @@ mod tests {
     use super::*;
 
     /// The names the TypeScript test looks for, each exactly once.
-    const NAMES: [&str; 41] = [
+    const NAMES: [&str; 47] = [
         "ABI_VERSION",
         "MAX_INDEX",
         "MAP_WRITE",
@@ -174,9 +186,15 @@ mod tests {
         "FLUSH_SYNC",
         "FLUSH_ASYNC",
         "FLUSH_DURABLE",
+        "PROTECT_READ",
+        "PROTECT_READ_WRITE",
         "ELEMENT_F64",
         "ELEMENT_U32",
         "ELEMENT_U64",
+        "WAIT_OK",
+        "WAIT_NOT_EQUAL",
+        "WAIT_TIMED_OUT",
+        "WAIT_CANCELLED",
         "ADVICE",
         "STATUS_OK",
         "STATUS_BAD_HANDLE",

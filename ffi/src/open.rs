@@ -195,7 +195,10 @@ fn map_sized(
         Owned {
             file: Some(Arc::clone(file)),
             access,
-            offset: aligned,
+            // An empty window has no OS mapping: keep the caller's offset,
+            // from which `remap` maps it once the file has grown
+            // and which `mmap_info` reports.
+            offset: if len == 0 { offset } else { aligned },
         },
     )?;
     Ok(Opened { id, base, len })

@@ -60,6 +60,9 @@ pub const FLAG_ANONYMOUS: u32 = 4;
 pub const FLAG_SHARED_MEMORY: u32 = 8;
 /// Maps a whole file from its first byte, so it can be resized.
 pub const FLAG_WHOLE_FILE: u32 = 16;
+/// Made read-only in place by `mmap_protect` (`FLAG_WRITABLE` is clear
+/// meanwhile): native writes are refused until it is made writable again.
+pub const FLAG_PROTECTED: u32 = 32;
 
 /// One registry entry. All fields are atomics so that readers never lock.
 /// One cache line each: every call bumps its slot's `state`, so slots of
@@ -251,6 +254,14 @@ impl Entry {
     pub fn owned(&self) -> Option<Owned> {
         owned_at(self.index)
     }
+    /// Start of the OS mapping (page aligned; 0 for an empty mapping).
+    pub fn map_base(&self) -> usize {
+        self.slot.map_base.load(Ordering::Acquire)
+    }
+    /// The slot's index, which `close` and `resize` name to `wait::cancel`.
+    pub fn index(&self) -> usize {
+        self.index
+    }
 
     /// Adds an owner (an external buffer over the mapping) and returns the
     /// slot index its `release` takes. The mapping is live and pinned, so the
@@ -336,6 +347,14 @@ pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
     Ok(Entry { slot, index })
 }
 
+/// Whether `id` still names a live mapping (not closed, not being resized).
+pub fn is_live(id: u32) -> bool {
+    let slot = &TABLE[(id & SLOT_MASK) as usize];
+    let state = slot.state.load(Ordering::SeqCst);
+    let gen = id >> SLOT_BITS;
+    gen != 0 && generation(state) == gen && state & LIVE != 0
+}
+
 /// Clears `LIVE` on the slot of `id`: from here on the id resolves for no
 /// export. Returns the slot and its index.
 fn unlive(id: u32, call: &'static str) -> Result<(&'static Slot, usize)> {
@@ -364,6 +383,8 @@ fn unlive(id: u32, call: &'static str) -> Result<(&'static Slot, usize)> {
 /// mapping's base, which is hidden from the fault guard meanwhile.
 fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     let (slot, index) = unlive(id, call)?;
+    // Sleepers on a word of the mapping hold it in use: wake them first.
+    crate::wait::cancel(index);
     wait_idle(slot);
     // A fault handler that saw the old range may still be working on it.
     // SeqCst pairs with `hold_at` (increment, then load the range): either the
@@ -378,6 +399,8 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
 /// last owner (see `release`); until then only external buffers reach them.
 pub fn close(id: u32, call: &'static str) -> Result<()> {
     let (slot, index) = unlive(id, call)?;
+    // Sleepers on a word of the mapping hold it in use: wake them first.
+    crate::wait::cancel(index);
     wait_idle(slot);
     let out_of_space = slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0;
     release(index)?;
@@ -456,6 +479,23 @@ impl Exclusive {
             0 => None,
             lost => Some(fault_failure(lost, call)),
         }
+    }
+    /// Replaces the mapping's `FLAG_*` bits (published on drop).
+    pub fn set_flags(&mut self, flags: u32) {
+        self.slot.flags.store(flags, Ordering::Relaxed);
+    }
+    /// Forgets the pages the fault guard replaced: for a mapping made afresh
+    /// (`remap`), whose pages are the file's again.
+    pub fn clear_lost(&mut self) {
+        self.slot.lost.store(0, Ordering::Release);
+    }
+    /// Records where in the file the mapping now starts (`Owned::offset`
+    /// and the fault guard's copy of it), for a mapping made afresh.
+    pub fn set_offset(&mut self, offset: u64) {
+        if let Some(Some(owned)) = owned_table().get_mut(self.index) {
+            owned.offset = offset;
+        }
+        FILES[self.index].offset.store(offset, Ordering::Relaxed);
     }
     /// Records the mapping's new place and size (published on drop).
     pub fn set(&mut self, fields: Fields) {

@@ -3,7 +3,9 @@
 use crate::abi::{to_usize, MAP_PREALLOCATE};
 use crate::error::{status_of, Failure, Result, Status};
 use crate::os;
-use crate::registry::{self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_WHOLE_FILE, FLAG_WRITABLE};
+use crate::registry::{
+    self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_PROTECTED, FLAG_WHOLE_FILE, FLAG_WRITABLE,
+};
 
 fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)> {
     const CALL: &str = "resize";
@@ -17,6 +19,13 @@ fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)>
     }
     let mut held = registry::exclusive(id, CALL)?;
     let flags = held.flags();
+    if flags & FLAG_PROTECTED != 0 {
+        return Err(Failure::new(
+            Status::InvalidArgument,
+            CALL,
+            "the mapping is read-only after protect(\"read\"): call protect(\"readwrite\") first",
+        ));
+    }
     let file_ok = flags & FLAG_WHOLE_FILE != 0 && flags & FLAG_PRIVATE == 0;
     if flags & FLAG_WRITABLE == 0 || !(file_ok || flags & FLAG_ANONYMOUS != 0) {
         return Err(Failure::new(

@@ -69,3 +69,19 @@ impl From<Failure> for RemapFailure {
         }
     }
 }
+
+/// How a sleep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+pub enum Woke {
+    /// Woken (by a wake, or spuriously: callers look at the word again).
+    Woken,
+    /// The word did not hold the expected value when the kernel looked.
+    /// (macOS does not tell this from a wake.)
+    #[cfg_attr(target_os = "macos", allow(dead_code))]
+    Changed,
+    /// The timeout passed.
+    TimedOut,
+    /// A signal interrupted the sleep; the caller sleeps again for the rest.
+    Interrupted,
+}

@@ -57,6 +57,12 @@ pub unsafe fn map(
 
 /// # Safety
 /// None needed: nothing was mapped.
+pub unsafe fn protect(_addr: usize, _len: usize, _write: bool, _copy_on_write: bool) -> Result<()> {
+    Err(unsupported("mprotect"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
 pub unsafe fn unmap(_addr: usize, _len: usize) -> Result<()> {
     Err(unsupported("munmap"))
 }
@@ -138,4 +144,20 @@ pub fn shm_unlink(_name: &str) -> Result<()> {
 /// No runtime to look into here.
 pub fn process_symbol(_name: &std::ffi::CStr) -> usize {
     0
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn wait_on(
+    _addr: usize,
+    _expected: u32,
+    _timeout_ns: Option<u64>,
+) -> Result<super::Woke> {
+    Err(unsupported("wait"))
+}
+
+/// # Safety
+/// None needed: nothing was mapped.
+pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
+    Err(unsupported("notify"))
 }

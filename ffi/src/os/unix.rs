@@ -12,6 +12,8 @@
 //!   anonymous zeroed memory when `file` is `None`) starting at the aligned
 //!   `offset`, and returns the address.
 //! - `unmap(addr, len)`: releases what `map` returned.
+//! - `protect(addr, len, write, copy_on_write)`: makes a mapping's pages
+//!   read-only, or writable again as `map` made them, in place.
 //! - `flush(addr, len, wait)`: writes dirty pages of a file mapping back to the
 //!   file, waiting for the write (`wait`) or only scheduling it.
 //! - `sync(file, access)`: the durable part of a durable flush: makes what a
@@ -45,6 +47,9 @@
 //!   already exports (the executable or a library it loaded), or 0; how the
 //!   N-API side (`napi.rs`) finds the runtime's `napi_*` functions without
 //!   linking to them.
+//! - `wait_on(addr, expected, timeout_ns)`: sleeps while the 32-bit word at
+//!   `addr` holds `expected`, across processes for shared mappings (a `Woke`).
+//! - `wake(addr, count)`: wakes up to `count` sleepers on `addr`; how many woke.
 //!
 //! All addresses given to these functions are page aligned. Empty ranges are
 //! never mapped: callers represent an empty mapping as address 0, length 0.
@@ -57,6 +62,11 @@
 // which makes its submodules resolve from `os/`.)
 #[path = "unix/fault.rs"]
 mod fault;
+
+// Sleeping on a word until another thread or process wakes it.
+#[path = "unix/wait.rs"]
+mod wait;
+pub use wait::{wait_on, wake};
 
 use std::ffi::c_void;
 use std::fs::File;
@@ -281,6 +291,30 @@ pub unsafe fn unmap(addr: usize, len: usize) -> Result<()> {
     // SAFETY: per this function's contract.
     if munmap(addr as *mut c_void, len) != 0 {
         return Err(Failure::last_os("munmap"));
+    }
+    Ok(())
+}
+
+/// Changes the protection of `[addr, addr + len)` in place: read-only, or
+/// read-write again (`write`), as `map` made it; the pages keep their
+/// contents and their copy-on-write state. mprotect(2): "PROT_READ The memory
+/// can be read. PROT_WRITE The memory can be modified." A store to a page
+/// made read-only raises SIGSEGV (SEGV_ACCERR), which the fault guard does
+/// not catch: the caller refuses native writes while a mapping is
+/// read-only, and a store through a JS view kills the process.
+///
+/// # Safety
+/// `addr` must be page aligned and the range must lie in one live mapping
+/// that `map` made (so that making it writable again is what it was).
+pub unsafe fn protect(addr: usize, len: usize, write: bool, _copy_on_write: bool) -> Result<()> {
+    let prot = if write {
+        PROT_READ | PROT_WRITE
+    } else {
+        PROT_READ
+    };
+    // SAFETY: per this function's contract.
+    if mprotect(addr as *mut c_void, len, prot) != 0 {
+        return Err(Failure::last_os("mprotect"));
     }
     Ok(())
 }

@@ -90,6 +90,7 @@ extern "system" {
     fn GetModuleHandleW(name: *const u16) -> Handle;
     fn GetProcAddress(module: Handle, name: *const u8) -> *mut c_void;
     fn VirtualLock(address: *mut c_void, bytes: usize) -> Bool;
+    fn VirtualProtect(address: *mut c_void, bytes: usize, protect: Dword, old: *mut Dword) -> Bool;
     fn VirtualUnlock(address: *mut c_void, bytes: usize) -> Bool;
     fn VirtualQuery(
         address: *const c_void,
@@ -321,6 +322,30 @@ unsafe fn prefault(addr: usize, len: usize) {
         std::ptr::read_volatile(at as *const u8);
         at += page;
     }
+}
+
+/// Changes the protection of `[addr, addr + len)` in place: PAGE_READONLY,
+/// or back to what `map` gave the view (PAGE_READWRITE, or PAGE_WRITECOPY
+/// for a copy-on-write view, whose pages already copied stay this process's
+/// own). VirtualProtect: "changes the protection on a region of committed
+/// pages". A store to a read-only page is an access violation, which nothing
+/// here catches: the caller refuses native writes while a mapping is
+/// read-only, and a store through a JS view ends the process.
+///
+/// # Safety
+/// The range must lie within one live view that `map` made.
+pub unsafe fn protect(addr: usize, len: usize, write: bool, copy_on_write: bool) -> Result<()> {
+    let protection = match (write, copy_on_write) {
+        (false, _) => PAGE_READONLY,
+        (true, true) => PAGE_WRITECOPY,
+        (true, false) => PAGE_READWRITE,
+    };
+    let mut old: Dword = 0;
+    // SAFETY: per this function's contract; `old` is a live out-parameter.
+    if VirtualProtect(addr as *mut c_void, len, protection, &mut old) == 0 {
+        return Err(Failure::last_os("VirtualProtect"));
+    }
+    Ok(())
 }
 
 /// Releases a view made by `map`.
@@ -742,4 +767,32 @@ pub fn process_symbol(name: &std::ffi::CStr) -> usize {
         }
         GetProcAddress(module, name.as_ptr() as *const u8) as usize
     }
+}
+
+/// Not yet on Windows: `WaitOnAddress` does not cross processes.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wait_on(
+    _addr: usize,
+    _expected: u32,
+    _timeout_ns: Option<u64>,
+) -> Result<super::Woke> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "wait",
+        "wait and notify are not available on Windows yet",
+    ))
+}
+
+/// See `wait_on`.
+///
+/// # Safety
+/// None needed: nothing is touched.
+pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
+    Err(Failure::new(
+        crate::error::Status::Unsupported,
+        "notify",
+        "wait and notify are not available on Windows yet",
+    ))
 }
