@@ -29,6 +29,19 @@ export interface SideProgram {
 
 /** Every side program of `deno task bench:report`. */
 export const SIDE: SideProgram[] = [
+  // The gather groups (bench/gather_bench.ts): a plain C loop of memcpy at
+  // the offsets over an mmap of big.bin, and numpy's take on a memmap of it.
+  {
+    name: "C gather loop (bench/c/gather.c)",
+    build: ["gcc", "-O2", "-o", "$DATA/gather", "bench/c/gather.c"],
+    run: ["$DATA/gather", "$DATA/big.bin", "9"],
+    requires: ["gcc"],
+  },
+  {
+    name: "numpy take (bench/py/gather.py)",
+    run: ["python3", "bench/py/gather.py", "$DATA/big.bin", "9"],
+    requires: ["python3"],
+  },
   // Processes and Workers that talk: wait/notify against pipes, TCP and
   // postMessage (bench/ipc/).
   {

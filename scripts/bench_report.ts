@@ -248,6 +248,13 @@ function perIteration(group: string): { bytes: number; ops: number } {
   }
   m = group.match(/^(?:sequential|rewrite|write) (\d+ \w+)/);
   if (m) return { bytes: size(m[1]), ops: 1 };
+  // bench/gather_bench.ts: one batch of records per iteration.
+  m = group.match(/^gather (\d+ \w+) records/);
+  if (m) {
+    const len = size(m[1]);
+    const ops = { 64: 1 << 20, 4096: 1 << 16 }[len] ?? 1;
+    return { bytes: len * ops, ops };
+  }
   return { bytes: 0, ops: 1 };
 }
 
@@ -925,7 +932,7 @@ function markdown(): string {
     "",
     ...Object.entries(m).map(([k, v]) => `- ${k}: ${v}`),
     "",
-    "Each figure is the median over the runs of `deno bench`'s mean time per iteration; *mean* is the mean of those means, *spread* is (max − min) / median across runs, a measure of the noise. Random-read iterations are batches of reads at precomputed random offsets (1024 × 64 B, 256 × 4 KiB, 16 × 64 KiB) and are shown per read. *Speed vs baseline* is baseline time / time, the median of the per-run ratios (> 1 is faster).",
+    "Each figure is the median over the runs of `deno bench`'s mean time per iteration; *mean* is the mean of those means, *spread* is (max − min) / median across runs, a measure of the noise. Random-read iterations are batches of reads at precomputed random offsets (1024 × 64 B, 256 × 4 KiB, 16 × 64 KiB) and are shown per read; gather iterations are one batch of 1,048,576 × 64 B or 65,536 × 4 KiB records, shown per record. *Speed vs baseline* is baseline time / time, the median of the per-run ratios (> 1 is faster).",
     "",
     "![Speed relative to each group's baseline](results.svg)",
     "",

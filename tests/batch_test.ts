@@ -345,6 +345,18 @@ Deno.test("hostile columns: Proxies, shadowed lengths, detached, resizable and s
     const shared = new Uint8Array(new SharedArrayBuffer(8));
     assert.equal(gatherSync(h, tracking, 8, shared), 1);
     assert.deepEqual(shared, file.subarray(7, 15));
+    // Offsets in the very memory the records land in: record 0 (16 bytes)
+    // overwrites offsets[1] with file bytes (a tiny fraction as a double)
+    // before it is used. Refused when met, never copied outside.
+    const memory = new ArrayBuffer(128);
+    const overlapping = new Float64Array(memory, 0, 4);
+    overlapping.set([0, 8, 16, 24]);
+    assert.throws(
+      () => gatherSync(h, overlapping, 16, new Uint8Array(memory)),
+      (e: Error) =>
+        e instanceof TypeError &&
+        /record 1 changed during the call/.test(e.message),
+    );
     const sharedOffsets = new Uint32Array(new SharedArrayBuffer(8));
     sharedOffsets.set([100, 200]);
     assert.equal(gatherSync(h, sharedOffsets, 4, dst), 2);

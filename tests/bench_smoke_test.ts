@@ -15,7 +15,12 @@ import {
   type Workload,
   writeChunk,
 } from "../bench/_workloads.ts";
-import { gatherRecords, hugePageTable } from "../bench/_batch_workloads.ts";
+import {
+  GATHER,
+  gatherGroup,
+  gatherRecords,
+  hugePageTable,
+} from "../bench/_batch_workloads.ts";
 import { withTempDir } from "./_helpers.ts";
 import { runDenoArgs } from "./_subprocess.ts";
 
@@ -181,6 +186,68 @@ Deno.test("gather alternatives gather the same records", async () => {
       }
     }
   });
+});
+
+/** Runs a program; undefined when it is not installed. */
+async function tryOutput(
+  program: string,
+  args: string[],
+): Promise<Deno.CommandOutput | undefined> {
+  try {
+    return await new Deno.Command(program, { args, stderr: "piped" })
+      .output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The JSON lines of a side program's stdout. */
+function jsonLines(output: Deno.CommandOutput): Record<string, unknown>[] {
+  const text = new TextDecoder().decode(output.stdout);
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+Deno.test({
+  name: "the gather side programs (C, numpy) report into the gather groups",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir(async (dir) => {
+      const path = dataFile("big.bin", 2 * MiB, { step: 64 * KiB, dir });
+      const groups = [gatherGroup(64), gatherGroup(4 * KiB)];
+      const source = fileURLToPath(
+        new URL("../bench/c/gather.c", import.meta.url),
+      );
+      const built = await tryOutput("gcc", [
+        "-O2",
+        "-o",
+        `${dir}/gather`,
+        source,
+      ]);
+      if (built !== undefined) {
+        assert.ok(built.success, new TextDecoder().decode(built.stderr));
+        const out = await tryOutput(`${dir}/gather`, [path, "1", "256"]);
+        assert.ok(out?.success);
+        const rows = jsonLines(out!);
+        assert.deepEqual(rows.map((r) => r.group), groups);
+        for (const row of rows) {
+          assert.equal(row.name, GATHER.c);
+          assert.ok(typeof row.ns_per_op === "number" && row.ns_per_op > 0);
+        }
+      }
+      const script = fileURLToPath(
+        new URL("../bench/py/gather.py", import.meta.url),
+      );
+      const py = await tryOutput("python3", [script, path, "1", "256"]);
+      if (py !== undefined) {
+        assert.ok(py.success, new TextDecoder().decode(py.stderr));
+        const rows = jsonLines(py);
+        if (rows.length === 1 && "skip" in rows[0]) return; // no numpy
+        assert.deepEqual(rows.map((r) => r.group), groups);
+        for (const row of rows) assert.equal(row.name, GATHER.numpy);
+      }
+    });
+  },
 });
 
 Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternative", async () => {

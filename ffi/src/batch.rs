@@ -24,8 +24,9 @@ use crate::registry::{self, Entry, FLAG_WRITABLE};
 /// How many records ahead the copy loop prefetches, for records shorter
 /// than `PREFETCH_BELOW`. Measured with 1,048,576 records of 64 B at random
 /// row offsets of a warm 1 GiB file on a busy 2-core x86_64 VM (medians of
-/// 9 gathers, three interleaved rounds): 31–48 ns per record with 8 ahead
-/// (16 and 32: 36–51), 68–76 ns without prefetch.
+/// 9 gathers, builds interleaved): in the two quieter rounds of three,
+/// 31–48 ns per record with 8 ahead (16 ahead: 38–51, 32 ahead: 36–87),
+/// 68–76 ns without prefetch; in two later rounds 94–120 against 126–153.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Records this long or longer are not prefetched: at 4 KiB (65,536
@@ -33,6 +34,11 @@ const PREFETCH_AHEAD: usize = 8;
 /// way, within the noise); the copy of one record is long enough to hide
 /// the next one's first miss, and the hardware prefetcher follows the rest.
 const PREFETCH_BELOW: usize = 4096;
+
+/// The cache line size of x86_64 and of most aarch64 cores (Apple's are
+/// 128 bytes: a second prefetch into the same line costs nothing but an
+/// instruction).
+const CACHE_LINE: usize = 64;
 
 /// A column of the caller's numbers: offsets or lengths.
 trait Column {
@@ -223,10 +229,13 @@ unsafe fn run<O: Column, L: Column>(
                 lengths.get(i + PREFETCH_AHEAD),
             ) {
                 if ahead < size && len < PREFETCH_BELOW {
-                    prefetch(base.wrapping_add(ahead));
-                    // The record's last byte may sit on the next line.
-                    let last = ahead.saturating_add(len.max(1)).min(size) - 1;
-                    prefetch(base.wrapping_add(last));
+                    let first = base.wrapping_add(ahead);
+                    prefetch(first);
+                    // The record's last byte may sit on another line.
+                    let last = base.wrapping_add(ahead.saturating_add(len.max(1)).min(size) - 1);
+                    if last / CACHE_LINE != first / CACHE_LINE {
+                        prefetch(last);
+                    }
                 }
             }
         }
