@@ -7,7 +7,7 @@
  */
 
 import { promised } from "./_async.ts";
-import { toHandle } from "./_handles.ts";
+import { hooks, toHandle } from "./_handles.ts";
 import type {
   Advice,
   FlushMode,
@@ -47,7 +47,11 @@ export function read(
   dst: Uint8Array,
   offset: number | bigint = 0n,
 ): Promise<number> {
-  return promised(() => toHandle(h, "read").read(dst, offset));
+  // A handle's read() never throws (it rejects); only a bad handle needs
+  // promised() to turn the throw into a rejection.
+  return hooks.isHandle(h)
+    ? h.read(dst, offset)
+    : promised(() => toHandle(h, "read").read(dst, offset));
 }
 
 /**
@@ -116,7 +120,9 @@ export function write(
   src: Uint8Array,
   offset: number | bigint = 0n,
 ): Promise<number> {
-  return promised(() => toHandle(h, "write").write(src, offset));
+  return hooks.isHandle(h)
+    ? h.write(src, offset)
+    : promised(() => toHandle(h, "write").write(src, offset));
 }
 
 /**

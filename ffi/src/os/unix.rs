@@ -27,6 +27,10 @@
 //!   space). On failure the caller restores the file's length.
 //! - `NO_SPACE`: the OS error code of a full disk.
 //! - `file_key(file)`: the file as a number the fault guard can use.
+//! - `write_within(file, position, bytes)`: writes `bytes` into `file` at
+//!   `position` through the page cache its shared mappings show, only while
+//!   the file covers the whole range (it never grows the file); returns how
+//!   many bytes from the start were written, stopping at the first failure.
 //! - `guard_faults()`: makes sure a file truncated under a mapping cannot
 //!   kill the process (before any file mapping is handed out).
 //! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
@@ -138,6 +142,32 @@ pub const NO_SPACE: i32 = 28;
 /// handler: its descriptor.
 pub fn file_key(file: &File) -> usize {
     file.as_raw_fd() as usize
+}
+
+/// Writes `bytes` into `file` at `position` (`pwrite`), only while the file
+/// covers the whole range: a positional write past the end would grow a file
+/// truncated under its mappings. Linux and macOS keep one page cache for
+/// `pwrite` and `MAP_SHARED` mappings of a file, so every mapping sees the
+/// bytes at once. Returns how many bytes from the start were written; stops
+/// at the first failure (the caller copies the rest through the mapping,
+/// which reports it).
+pub fn write_within(file: &File, position: u64, bytes: &[u8]) -> usize {
+    use std::os::unix::fs::FileExt;
+    let end = position.saturating_add(bytes.len() as u64);
+    match file.metadata() {
+        Ok(meta) if meta.len() >= end => {}
+        _ => return 0,
+    }
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.write_at(&bytes[done..], position + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    done
 }
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
