@@ -3,9 +3,13 @@
 // available), and writes bench/RESULTS.md (tables, targets, machine) and
 // bench/results.svg (a bar chart drawn here). Prints the tables.
 //
-//   deno task bench:report [--runs 3] [--filter text] [--no-c]
+// Then the side programs of bench/side.ts (C loops, numpy, other runtimes,
+// several processes) run once per run too, and their rows join the tables.
+//
+//   deno task bench:report [--runs 3] [--filter text] [--no-c] [--no-side]
 
 import { parseArgs } from "node:util";
+import { SIDE, type SideProgram } from "../bench/side.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -13,6 +17,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     filter: { type: "string" },
     "no-c": { type: "boolean", default: false },
+    "no-side": { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
@@ -80,8 +85,91 @@ async function tryRun(cmd: string, args: string[]): Promise<string> {
   }
 }
 
+/** One measurement of a side program (see bench/side.ts). */
+interface SideRow {
+  group: string;
+  name: string;
+  ns_per_op?: number;
+  p99_ns?: number;
+  value?: number;
+  unit?: string;
+  baseline?: boolean;
+}
+
+/** A side program's command with its tokens replaced. */
+function sideCommand(args: string[]): [string, string[]] {
+  const out = args.map((a) =>
+    a.replaceAll("$DENO", Deno.execPath()).replaceAll("$DATA", dataDir.pathname)
+  );
+  return [out[0], out.slice(1)];
+}
+
+function onPath(program: string): boolean {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":");
+  return dirs.some((dir) => {
+    try {
+      return Deno.statSync(`${dir}/${program}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Why each side program was skipped (shown in the report). */
+const sideSkips = new Map<string, string>();
+
+async function prepareSide(): Promise<SideProgram[]> {
+  if (values["no-side"]) return [];
+  const ready: SideProgram[] = [];
+  for (const program of SIDE) {
+    if (values.filter !== undefined && !program.name.includes(values.filter)) {
+      continue;
+    }
+    const missing = (program.requires ?? []).filter((p) => !onPath(p));
+    if (missing.length) {
+      sideSkips.set(program.name, `${missing.join(", ")} not on PATH`);
+      continue;
+    }
+    if (program.build) {
+      try {
+        await Deno.mkdir(dataDir, { recursive: true });
+        await run(...sideCommand(program.build));
+      } catch (error) {
+        sideSkips.set(
+          program.name,
+          `build failed: ${(error as Error).message}`,
+        );
+        continue;
+      }
+    }
+    ready.push(program);
+  }
+  return ready;
+}
+
+async function runSide(program: SideProgram): Promise<SideRow[]> {
+  log(`  side program ${program.name}`);
+  let text: string;
+  try {
+    text = await run(...sideCommand(program.run));
+  } catch (error) {
+    sideSkips.set(program.name, `failed: ${(error as Error).message}`);
+    return [];
+  }
+  const out: SideRow[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim().startsWith("{")) continue;
+    const row = JSON.parse(line);
+    if (typeof row.skip === "string") sideSkips.set(program.name, row.skip);
+    else out.push(row);
+  }
+  return out;
+}
+
+const side = await prepareSide();
 const loads: string[] = [];
 const suiteRuns: BenchJson[] = [];
+const sideRuns: SideRow[][] = [];
 for (let i = 0; i < runs; i++) {
   loads.push(loadAverage());
   log(`suite run ${i + 1}/${runs} (load average ${loads.at(-1)})`);
@@ -96,6 +184,9 @@ for (let i = 0; i < runs; i++) {
   if (values.filter !== undefined) args.push("--filter", values.filter);
   args.push("bench/");
   suiteRuns.push(JSON.parse(await run(Deno.execPath(), args)));
+  const sideRows: SideRow[] = [];
+  for (const program of side) sideRows.push(...await runSide(program));
+  sideRuns.push(sideRows);
 }
 loads.push(loadAverage());
 
@@ -164,42 +255,84 @@ interface Row {
   group: string;
   name: string;
   baseline: boolean;
-  /** Mean time per iteration in each run, ns. */
+  /** Mean time per iteration in each run, ns (or the value, with `unit`). */
   means: number[];
   /** Speed relative to the group's baseline in each run (>1 is faster). */
   speedups: number[];
+  /** 99th percentile per operation in each run, ns, where measured. */
+  p99s: number[];
+  /** Set for a figure that is not a time (side programs only). */
+  unit?: string;
 }
 
 const rows: Row[] = [];
 const rowOf = new Map<string, Row>();
-for (const suite of suiteRuns) {
-  const baselines = new Map<string, number>();
-  for (const bench of suite.benches) {
-    const result = bench.results[0];
-    if (bench.baseline && result && "ok" in result) {
-      baselines.set(bench.group ?? "", result.ok.avg);
-    }
-  }
+for (const [i, suite] of suiteRuns.entries()) {
+  // One run's measurements, from deno bench and the side programs alike.
+  const runRows: {
+    group: string;
+    name: string;
+    baseline: boolean;
+    avg: number;
+    p99?: number;
+    unit?: string;
+  }[] = [];
   for (const bench of suite.benches) {
     const result = bench.results[0];
     if (!result || !("ok" in result)) continue;
-    const group = bench.group ?? "";
-    const key = `${group}\u0000${bench.name}`;
+    runRows.push({
+      group: bench.group ?? "",
+      name: bench.name,
+      baseline: bench.baseline,
+      avg: result.ok.avg,
+    });
+  }
+  for (const r of sideRuns[i] ?? []) {
+    const { ops } = perIteration(r.group);
+    if (typeof r.ns_per_op === "number") {
+      runRows.push({
+        group: r.group,
+        name: r.name,
+        baseline: r.baseline === true,
+        avg: r.ns_per_op * ops,
+        p99: r.p99_ns,
+      });
+    } else if (typeof r.value === "number") {
+      runRows.push({
+        group: r.group,
+        name: r.name,
+        baseline: false,
+        avg: r.value,
+        unit: r.unit ?? "",
+      });
+    }
+  }
+  const baselines = new Map<string, number>();
+  for (const r of runRows) {
+    if (r.baseline && r.unit === undefined) baselines.set(r.group, r.avg);
+  }
+  for (const r of runRows) {
+    const key = `${r.group}\u0000${r.name}`;
     let row = rowOf.get(key);
     if (row === undefined) {
       row = {
-        group,
-        name: bench.name,
-        baseline: bench.baseline,
+        group: r.group,
+        name: r.name,
+        baseline: r.baseline,
         means: [],
         speedups: [],
+        p99s: [],
+        unit: r.unit,
       };
       rowOf.set(key, row);
       rows.push(row);
     }
-    row.means.push(result.ok.avg);
-    const base = baselines.get(group);
-    if (base !== undefined) row.speedups.push(base / result.ok.avg);
+    row.means.push(r.avg);
+    if (r.p99 !== undefined) row.p99s.push(r.p99);
+    const base = baselines.get(r.group);
+    if (base !== undefined && r.unit === undefined) {
+      row.speedups.push(base / r.avg);
+    }
   }
 }
 
@@ -233,13 +366,24 @@ const groups = [...new Set(rows.map((r) => r.group))];
 
 function groupTable(group: string): string {
   const { bytes, ops } = perIteration(group);
-  const lines = [
-    `| alternative | per ${
-      ops > 1 ? "read" : "iteration"
-    } (median) | mean | spread | ${bytes ? "GB/s | " : ""}speed vs baseline |`,
-    `|---|---:|---:|---:|${bytes ? "---:|" : ""}---:|`,
-  ];
-  for (const row of rows.filter((r) => r.group === group)) {
+  const mine = rows.filter((r) => r.group === group);
+  const figures = mine.filter((r) => r.unit !== undefined);
+  const timed = mine.filter((r) => r.unit === undefined);
+  const withP99 = timed.some((r) => r.p99s.length > 0);
+  const lines: string[] = [];
+  if (timed.length) {
+    lines.push(
+      `| alternative | per ${
+        ops > 1 ? "read" : "iteration"
+      } (median) | mean | spread | ${withP99 ? "p99 | " : ""}${
+        bytes ? "GB/s | " : ""
+      }speed vs baseline |`,
+      `|---|---:|---:|---:|${withP99 ? "---:|" : ""}${
+        bytes ? "---:|" : ""
+      }---:|`,
+    );
+  }
+  for (const row of timed) {
     const med = median(row.means) / ops;
     const cells = [
       row.baseline ? `**${row.name}** (baseline)` : row.name,
@@ -247,9 +391,22 @@ function groupTable(group: string): string {
       time(mean(row.means) / ops),
       `${spread(row.means).toFixed(0)}%`,
     ];
+    if (withP99) cells.push(row.p99s.length ? time(median(row.p99s)) : "");
     if (bytes) cells.push((bytes / median(row.means)).toFixed(2));
     cells.push(row.speedups.length ? ratio(median(row.speedups)) : "n/a");
     lines.push(`| ${cells.join(" | ")} |`);
+  }
+  if (figures.length) {
+    if (lines.length) lines.push("");
+    lines.push("| figure | median | runs (min … max) |", "|---|---:|---:|");
+    for (const row of figures) {
+      const show = (x: number) => `${+x.toPrecision(3)} ${row.unit}`;
+      lines.push(
+        `| ${row.name} | ${show(median(row.means))} | ${
+          show(Math.min(...row.means))
+        } … ${show(Math.max(...row.means))} |`,
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -466,7 +623,9 @@ function chart(): string {
     );
     y += titleH;
     const { ops } = perIteration(group);
-    for (const row of rows.filter((r) => r.group === group)) {
+    for (
+      const row of rows.filter((r) => r.group === group && r.unit === undefined)
+    ) {
       const speed = row.speedups.length ? median(row.speedups) : 1;
       const x1 = x(1), x2 = x(speed);
       const color = row.baseline
@@ -545,6 +704,11 @@ function markdown(): string {
   ];
   for (const group of groups) {
     out.push(`## ${group}`, "", groupTable(group), "");
+  }
+  if (sideSkips.size) {
+    out.push("## Side programs skipped", "");
+    for (const [name, why] of sideSkips) out.push(`- ${name}: ${why}`);
+    out.push("");
   }
   out.push(
     "## C reference for the write workloads",

@@ -195,3 +195,53 @@ async function collect(done: () => boolean = () => false, min = 0, max = 50) {
   }
 }
 `;
+
+/** What a seeded fuzz child prints last: its work count and what differed. */
+interface FuzzResult {
+  count: number;
+  mismatches: number;
+  notes: string[];
+}
+
+/**
+ * Runs a seeded fuzz program (`source`, which reads `Deno.args` = [seed,
+ * count] and prints `{ count, mismatches, notes }` last) in a child per
+ * seed, and asserts that no child crashed and none saw a mismatch. The
+ * default suite uses the fixed `seeds`; `MMAP_LONG_TESTS=1` draws 8 new ones
+ * with `long` steps each and prints them, and `MMAP_FUZZ_SEED` replays one.
+ */
+export async function fuzzInChildren(
+  label: string,
+  source: string,
+  flags: string[],
+  options: { seeds: number[]; count: number; long: number },
+): Promise<void> {
+  const long = Deno.env.get("MMAP_LONG_TESTS") === "1";
+  const fixed = Deno.env.get("MMAP_FUZZ_SEED");
+  const seeds = fixed !== undefined
+    ? [Number(fixed)]
+    : long
+    ? Array.from({ length: 8 }, () => (Math.random() * 2 ** 32) >>> 0)
+    : options.seeds;
+  const count = long ? options.long : options.count;
+  let made = 0;
+  for (const seed of seeds) {
+    const out = await runDeno(source, flags, {
+      args: [String(seed), String(count)],
+    });
+    assert.equal(
+      out.signal,
+      null,
+      `seed ${seed}: the child died of ${out.signal}\n${out.stderr}`,
+    );
+    const result = lastJson<FuzzResult>(out);
+    assert.deepEqual(
+      { seed, mismatches: result.mismatches, notes: result.notes },
+      { seed, mismatches: 0, notes: [] },
+    );
+    made += result.count;
+  }
+  if (long) {
+    console.log(`${label}: ${made} over seeds ${seeds.join(", ")}, 0 crashes`);
+  }
+}

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import {
   FULL_FLAGS,
+  fuzzInChildren,
   lastJson,
   MOD_URL,
   REPORT,
-  runDeno,
   scenario,
 } from "./_subprocess.ts";
 
@@ -365,43 +365,13 @@ const file = Deno.readFileSync(path);
 for (let i = 0; i < SIZE; i++) {
   if (file[i] !== model[i]) { fail("file byte " + i + " differs from the model"); break; }
 }
-console.log(JSON.stringify({ calls, mismatches, notes }));
+console.log(JSON.stringify({ count: calls, mismatches, notes }));
 `;
 
-const LONG = Deno.env.get("MMAP_LONG_TESTS") === "1";
-
 Deno.test("fuzz: copies with hostile buffers and tampered globals match a byte-for-byte model, in a child process", async () => {
-  // The default suite is deterministic (fixed seeds); the long run draws new
-  // ones and prints them, to replay with MMAP_FUZZ_SEED.
-  const fixed = Deno.env.get("MMAP_FUZZ_SEED");
-  const seeds = fixed !== undefined
-    ? [Number(fixed)]
-    : LONG
-    ? Array.from({ length: 8 }, () => (Math.random() * 2 ** 32) >>> 0)
-    : [20261201, 7];
-  const calls = LONG ? 100_000 : 2_000;
-  let made = 0;
-  for (const seed of seeds) {
-    const out = await runDeno(FUZZ, FULL_FLAGS, {
-      args: [String(seed), String(calls)],
-    });
-    assert.equal(
-      out.signal,
-      null,
-      `seed ${seed}: the child died of ${out.signal}\n${out.stderr}`,
-    );
-    const result = lastJson<
-      { calls: number; mismatches: number; notes: string[] }
-    >(out);
-    assert.deepEqual(
-      { seed, mismatches: result.mismatches, notes: result.notes },
-      { seed, mismatches: 0, notes: [] },
-    );
-    made += result.calls;
-  }
-  if (LONG) {
-    console.log(
-      `hostile fuzz: ${made} calls over seeds ${seeds.join(", ")}, 0 crashes`,
-    );
-  }
+  await fuzzInChildren("hostile fuzz calls", FUZZ, FULL_FLAGS, {
+    seeds: [20261201, 7],
+    count: 2_000,
+    long: 100_000,
+  });
 });

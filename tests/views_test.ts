@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import {
+  fuzzInChildren,
   GC,
   GC_FLAGS,
   lastJson,
@@ -505,40 +506,13 @@ if (file.length !== model.length) fail("file length " + file.length + ", model "
 for (let i = 0; i < model.length; i++) {
   if (file[i] !== model[i]) { fail("file byte " + i + " differs from the model"); break; }
 }
-console.log(JSON.stringify({ steps: total, mismatches, notes }));
+console.log(JSON.stringify({ count: total, mismatches, notes }));
 `;
 
 Deno.test("fuzz: escaping views interleaved with close, reopen, resize and async writes match a model, in a child process", async () => {
-  const long = Deno.env.get("MMAP_LONG_TESTS") === "1";
-  const fixed = Deno.env.get("MMAP_FUZZ_SEED");
-  const seeds = fixed !== undefined
-    ? [Number(fixed)]
-    : long
-    ? Array.from({ length: 8 }, () => (Math.random() * 2 ** 32) >>> 0)
-    : [20261201];
-  const steps = long ? 20_000 : 600;
-  let made = 0;
-  for (const seed of seeds) {
-    const out = await runDeno(SEQUENCES, GC_FLAGS, {
-      args: [String(seed), String(steps)],
-    });
-    assert.equal(
-      out.signal,
-      null,
-      `seed ${seed}: the child died of ${out.signal}\n${out.stderr}`,
-    );
-    const result = lastJson<
-      { steps: number; mismatches: number; notes: string[] }
-    >(out);
-    assert.deepEqual(
-      { seed, mismatches: result.mismatches, notes: result.notes },
-      { seed, mismatches: 0, notes: [] },
-    );
-    made += result.steps;
-  }
-  if (long) {
-    console.log(
-      `sequence fuzz: ${made} steps over seeds ${seeds.join(", ")}, 0 crashes`,
-    );
-  }
+  await fuzzInChildren("sequence fuzz steps", SEQUENCES, GC_FLAGS, {
+    seeds: [20261201],
+    count: 600,
+    long: 20_000,
+  });
 });

@@ -1,0 +1,31 @@
+// Programs outside `deno bench` whose figures go into the same report and
+// the same run: C loops, numpy, other runtimes, several processes. Each one
+// is listed here; scripts/bench_report.ts runs every entry once per report
+// run, after that run's `deno bench`, from the repository root.
+//
+// A program prints JSON lines, one per measurement:
+//   {"group": "random 64 B read", "name": "C loop of memcpy", "ns_per_op": 21.3}
+// with optional "baseline": true and "p99_ns": <ns>; or a figure that is not
+// a time: {"group": …, "name": …, "value": 1.02, "unit": "× file size"};
+// or {"skip": "why"} when it cannot measure here (numpy missing, say).
+// A row whose group is also a `deno bench` group joins that table:
+// "ns_per_op" is per read (or per operation) of the group, the report
+// multiplies it by the group's operations per iteration.
+
+/** One program of the report, with how to build and run it. */
+export interface SideProgram {
+  /** Shown in the report's log and in skip notes. */
+  name: string;
+  /**
+   * Run once before the first run; a failure skips the program. Tokens:
+   * `$DENO` is the running deno binary, `$DATA` the bench/.data directory.
+   */
+  build?: string[];
+  /** The command whose stdout is the JSON lines (same tokens). */
+  run: string[];
+  /** Programs that must be on PATH; the program is skipped without one. */
+  requires?: string[];
+}
+
+/** Every side program of `deno task bench:report`. */
+export const SIDE: SideProgram[] = [];
