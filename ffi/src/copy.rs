@@ -336,6 +336,91 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_index_rule_is_the_slow_one() {
+        use crate::abi::to_u64;
+        for value in [
+            0.0,
+            -0.0,
+            1.0,
+            4096.0,
+            MAX_INDEX as f64,
+            9_007_199_254_740_992.0,
+            18_446_744_073_709_551_616.0,
+            -1.0,
+            0.5,
+            5e-324,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            let slow = to_u64(value, "offset", "read").ok();
+            assert_eq!(
+                super::index(value).map(|v| v as u64),
+                slow,
+                "value {}",
+                value
+            );
+        }
+    }
+
+    #[test]
+    fn large_writes_into_pages_not_in_memory_reach_the_file_and_the_mapping() {
+        // A sparse file: none of its pages is in memory before the writes.
+        let file = TempFile::new("write_through", b"");
+        let size = 1 << 20;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .unwrap()
+            .set_len(size as u64)
+            .unwrap();
+        let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        let chunk: Vec<u8> = (0..65_000u32).map(|i| (i % 251) as u8).collect();
+        let mut model = vec![0u8; size];
+        let mut at = 100;
+        while at + chunk.len() <= size {
+            // SAFETY: the buffer is live and at least as long as the length passed.
+            let status = unsafe { mmap_write(id, at as f64, chunk.as_ptr(), chunk.len() as f64) };
+            assert_eq!(status, 0);
+            model[at..at + chunk.len()].copy_from_slice(&chunk);
+            at += chunk.len();
+        }
+        // The mapping shows the bytes at once, before any flush.
+        let (status, back) = read_at(id, 0, size);
+        assert_eq!(status, 0);
+        assert!(back == model, "the mapping differs from the model");
+        assert_eq!(mmap_flush(id, 0.0, size as f64, FLUSH_DURABLE), 0);
+        assert_eq!(mmap_close(id), 0);
+        assert!(file.contents() == model, "the file differs from the model");
+    }
+
+    #[test]
+    fn large_private_writes_never_reach_the_file() {
+        let file = TempFile::new("private_large", b"");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let (status, out) = map(file.path(), MAP_PRIVATE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        let chunk = vec![7u8; 256 * 1024];
+        // SAFETY: the buffer is live and at least as long as the length passed.
+        let status = unsafe { mmap_write(id, 4096.0, chunk.as_ptr(), chunk.len() as f64) };
+        assert_eq!(status, 0);
+        let (status, back) = read_at(id, 4096, chunk.len());
+        assert_eq!(status, 0);
+        assert!(back == chunk);
+        assert_eq!(mmap_close(id), 0);
+        assert!(file.contents().iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn read_only_mapping_refuses_writes() {
         let file = TempFile::new("read_only", b"abc");
         let (status, out) = map(file.path(), 0, 0.0, 0.0, 0.0);
