@@ -91,10 +91,15 @@ function rawCopy(
     const name = Deno.build.os === "darwin"
       ? "libraw_copy.dylib"
       : "libraw_copy.so";
-    try {
-      library = Deno.dlopen(`${dir}/${name}`, RAW_SYMBOLS);
-    } catch {
-      library = null;
+    // Next to the data file, else where bench/side.ts builds it.
+    library = null;
+    for (const where of [dir, DEFAULT_DATA_DIR]) {
+      try {
+        library = Deno.dlopen(`${where}/${name}`, RAW_SYMBOLS);
+        break;
+      } catch {
+        // Not built there.
+      }
     }
     rawLibraries.set(dir, library);
   }
@@ -103,6 +108,9 @@ function rawCopy(
   library.symbols.raw_set_base(index, ptr);
   return [library.symbols, index];
 }
+
+/** bench/.data, where bench/side.ts builds the raw copy library. */
+const DEFAULT_DATA_DIR = new URL("./.data", import.meta.url).pathname;
 
 function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/"));

