@@ -89,7 +89,8 @@ const events: Record<string, number> = {};
 const count = (what: string) => (events[what] = (events[what] ?? 0) + 1);
 const deadline = Date.now() + 3000;
 let round = 0;
-while (Date.now() < deadline) {
+// Every kind of change at least twice, however slow the machine.
+while (round < 8 || Date.now() < deadline) {
   const path = dir + "/f" + (round % 3) + ".bin";
   Deno.writeFileSync(path, new Uint8Array(MiB).fill(round & 255));
   const m = mmap.openSync(path, { write: true });
