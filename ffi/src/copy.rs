@@ -255,8 +255,22 @@ unsafe fn write_through(entry: &Entry, offset: usize, src: *const u8, len: usize
     let position = entry.file_position(offset);
     // SAFETY: `src` points to `len` readable bytes (the caller's contract).
     let bytes = std::slice::from_raw_parts(src, len);
-    os::write_within(&file, position, bytes)
+    let written = os::write_within(&file, position, bytes);
+    // Each time a write completes a `WRITEBACK_STEP` block of the file, start
+    // writing that block to the disk: a file written front to back is then
+    // partly on the disk when the flush comes, which otherwise waits for all
+    // of it (the seed's example: write a new file, then flush).
+    let end = position + written as u64;
+    if end / WRITEBACK_STEP > position / WRITEBACK_STEP {
+        let block = end / WRITEBACK_STEP * WRITEBACK_STEP - WRITEBACK_STEP;
+        os::start_writeback(&file, block, WRITEBACK_STEP);
+    }
+    written
 }
+
+/// Writes through the file start the disk writes of each completed block
+/// of this many bytes (see `write_through`).
+const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,9 @@
 //!   `position` through the page cache its shared mappings show, only while
 //!   the file covers the whole range (it never grows the file); returns how
 //!   many bytes from the start were written, stopping at the first failure.
+//! - `start_writeback(file, position, len)`: asks the kernel to start writing
+//!   a range of the file's dirty pages to the disk now, without waiting
+//!   (nothing where the OS has no such call).
 //! - `guard_faults()`: makes sure a file truncated under a mapping cannot
 //!   kill the process (before any file mapping is handed out).
 //! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
@@ -169,6 +172,29 @@ pub fn write_within(file: &File, position: u64, bytes: &[u8]) -> usize {
     }
     done
 }
+
+/// Starts writing `[position, position + len)` of `file`'s dirty pages to the
+/// disk and returns at once (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): what
+/// a later flush waits for is then partly done while the caller goes on
+/// writing. Durability still comes from the flush alone; a failure here
+/// changes nothing and is ignored.
+#[cfg(target_os = "linux")]
+pub fn start_writeback(file: &File, position: u64, len: u64) {
+    extern "C" {
+        fn sync_file_range(fd: CInt, offset: i64, nbytes: i64, flags: u32) -> CInt;
+    }
+    const SYNC_FILE_RANGE_WRITE: u32 = 2;
+    let (offset, nbytes) = match (i64::try_from(position), i64::try_from(len)) {
+        (Ok(offset), Ok(nbytes)) => (offset, nbytes),
+        _ => return,
+    };
+    // SAFETY: a plain system call on an open descriptor; no memory is passed.
+    unsafe { sync_file_range(file.as_raw_fd(), offset, nbytes, SYNC_FILE_RANGE_WRITE) };
+}
+
+/// macOS has no call that starts writeback of a range without waiting.
+#[cfg(not(target_os = "linux"))]
+pub fn start_writeback(_file: &File, _position: u64, _len: u64) {}
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
 const MADV_NORMAL: CInt = 0;

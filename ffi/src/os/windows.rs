@@ -62,6 +62,10 @@ pub fn write_within(file: &File, position: u64, bytes: &[u8]) -> usize {
     done
 }
 
+/// Windows has no call that starts writeback of a range without waiting
+/// (`FlushFileBuffers` waits for the whole file).
+pub fn start_writeback(_file: &File, _position: u64, _len: u64) {}
+
 /// `SYSTEM_INFO` from <sysinfoapi.h>.
 #[repr(C)]
 struct SystemInfo {
