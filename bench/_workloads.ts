@@ -58,7 +58,63 @@ export const READ = {
   sync: "readSync()",
   view: "view() subarray+set",
   memory: "in-memory Uint8Array.set",
+  raw: "raw FFI copy (bench/c/raw_copy.c)",
 } as const;
+
+/** The raw FFI copy's symbols: `mmap_read`'s signature, no checks. */
+const RAW_SYMBOLS = {
+  raw_set_base: { parameters: ["u32", "pointer"], result: "void" },
+  raw_read: { parameters: ["u32", "f64", "buffer", "f64"], result: "i32" },
+  raw_write: { parameters: ["u32", "f64", "buffer", "f64"], result: "i32" },
+} as const;
+
+type RawCopy = Deno.DynamicLibrary<typeof RAW_SYMBOLS>["symbols"];
+
+const rawLibraries = new Map<
+  string,
+  Deno.DynamicLibrary<typeof RAW_SYMBOLS> | null
+>();
+let rawBases = 0;
+
+/**
+ * The raw FFI copy of bench/c/raw_copy.c, when `libraw_copy.so` (built by
+ * bench/side.ts before the first run) is in `dir`, else `undefined`: the
+ * physical limit of a per-call copy, over the same mapping. Returns the
+ * symbols and the base index registered for the mapping at `ptr`.
+ */
+function rawCopy(
+  dir: string,
+  ptr: Deno.PointerValue,
+): [RawCopy, number] | undefined {
+  let library = rawLibraries.get(dir);
+  if (library === undefined) {
+    const name = Deno.build.os === "darwin"
+      ? "libraw_copy.dylib"
+      : "libraw_copy.so";
+    // Next to the data file, else where bench/side.ts builds it.
+    library = null;
+    for (const where of [dir, DEFAULT_DATA_DIR]) {
+      try {
+        library = Deno.dlopen(`${where}/${name}`, RAW_SYMBOLS);
+        break;
+      } catch {
+        // Not built there.
+      }
+    }
+    rawLibraries.set(dir, library);
+  }
+  if (library === null || ptr === null) return undefined;
+  const index = rawBases++ % 16;
+  library.symbols.raw_set_base(index, ptr);
+  return [library.symbols, index];
+}
+
+/** bench/.data, where bench/side.ts builds the raw copy library. */
+const DEFAULT_DATA_DIR = new URL("./.data", import.meta.url).pathname;
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}
 
 /**
  * Random reads of `len` bytes at precomputed random offsets of `path`
@@ -80,10 +136,24 @@ export function randomReads(
   const h = openSync(path, { populate: true });
   const whole = view(h);
   const memory = memoryCopyOf(size);
-  const outs = Array.from({ length: 6 }, () => new Uint8Array(len));
-  const [dFile, dNode, dAwait, dSync, dView, dMem] = outs;
+  const outs = Array.from({ length: 7 }, () => new Uint8Array(len));
+  const [dFile, dNode, dAwait, dSync, dView, dMem, dRaw] = outs;
   const start = Deno.SeekMode.Start;
   let iFile = 0, iNode = 0, iAwait = 0, iSync = 0, iView = 0, iMem = 0;
+  let iRaw = 0;
+  const raw = rawCopy(dirOf(path), h.ptr);
+  const rawAlternative: Alternative[] = raw === undefined ? [] : [{
+    name: READ.raw,
+    fn() {
+      const [symbols, base] = raw;
+      const read = symbols.raw_read;
+      for (let k = 0; k < batch; k++) {
+        read(base, offsets[iRaw], dRaw, len);
+        iRaw = (iRaw + 1) & mask;
+      }
+    },
+    out: () => dRaw,
+  }];
   return {
     group: `random ${label(len)} read`,
     bytes: len * batch,
@@ -154,6 +224,105 @@ export function randomReads(
         },
         out: () => dMem,
       },
+      ...rawAlternative,
+    ],
+    dispose() {
+      file.close();
+      fsClose(fd);
+      closeSync(h);
+    },
+  };
+}
+
+/** Names of the random-write alternatives. */
+export const WRITE = {
+  fsFile: "Deno.FsFile seek+writeSync",
+  nodeFs: "node:fs writeSync at position",
+  sync: "writeSync()",
+  view: "view() set",
+  raw: "raw FFI write (bench/c/raw_copy.c)",
+} as const;
+
+/**
+ * Random writes of `len` bytes at precomputed random offsets of `path`
+ * (`size` bytes, in the page cache), `batch` writes per iteration, no
+ * flush: the per-call cost of a write. Every alternative writes the same
+ * `len` bytes (`source`), so the file ends the same whichever ran.
+ */
+export function randomWrites(
+  path: string,
+  size: number,
+  len: number,
+  batch: number,
+  offsetCount = 1 << 20,
+): Workload & { source: Uint8Array } {
+  const offsets = randomOffsets(offsetCount, size, len, len + 1);
+  const mask = offsetCount - 1;
+  const source = writeChunk(len);
+  const file = Deno.openSync(path, { read: true, write: true });
+  const fd = fsOpen(path, "r+");
+  const h = openSync(path, { write: true, populate: true });
+  const whole = view(h);
+  const start = Deno.SeekMode.Start;
+  let iFile = 0, iNode = 0, iSync = 0, iView = 0, iRaw = 0;
+  const raw = rawCopy(dirOf(path), h.ptr);
+  const rawAlternative: Alternative[] = raw === undefined ? [] : [{
+    name: WRITE.raw,
+    fn() {
+      const [symbols, base] = raw;
+      const write = symbols.raw_write;
+      for (let k = 0; k < batch; k++) {
+        write(base, offsets[iRaw], source, len);
+        iRaw = (iRaw + 1) & mask;
+      }
+    },
+  }];
+  return {
+    group: `random ${label(len)} write`,
+    bytes: len * batch,
+    ops: batch,
+    offsets,
+    source,
+    alternatives: [
+      {
+        name: WRITE.fsFile,
+        baseline: true,
+        fn() {
+          for (let k = 0; k < batch; k++) {
+            file.seekSync(offsets[iFile], start);
+            file.writeSync(source);
+            iFile = (iFile + 1) & mask;
+          }
+        },
+      },
+      {
+        name: WRITE.nodeFs,
+        fn() {
+          for (let k = 0; k < batch; k++) {
+            fsWrite(fd, source, 0, len, offsets[iNode]);
+            iNode = (iNode + 1) & mask;
+          }
+        },
+      },
+      {
+        name: WRITE.sync,
+        fn() {
+          for (let k = 0; k < batch; k++) {
+            writeSync(h, source, offsets[iSync]);
+            iSync = (iSync + 1) & mask;
+          }
+        },
+      },
+      {
+        name: WRITE.view,
+        fn() {
+          for (let k = 0; k < batch; k++) {
+            whole.set(source, offsets[iView]);
+            iView = (iView + 1) & mask;
+          }
+        },
+      },
+      ...rawAlternative,
     ],
     dispose() {
       file.close();

@@ -111,4 +111,33 @@ export const SIDE: SideProgram[] = [
     name: "recipe: append log",
     run: ["$DENO", "run", "-A", "bench/recipes/append_log.ts", "$DATA"],
   },
+  // Per-call copies: the physical limit of the random-read and random-write
+  // groups. The raw FFI copy (bench/c/raw_copy.c) is built here, before the
+  // first run, and joins the deno bench groups from inside them (it must
+  // copy over the same mapping in the same process); the C loop of memcpy
+  // at the same offsets is a program of its own.
+  {
+    name: "C loop of memcpy at the offsets (and the raw FFI copy)",
+    requires: ["gcc", "sh"],
+    build: [
+      "sh",
+      "-c",
+      "gcc -O2 -shared -fPIC -o $DATA/libraw_copy.so bench/c/raw_copy.c && gcc -O2 -o $DATA/memcpy_loop bench/c/memcpy_loop.c",
+    ],
+    run: ["$DATA/memcpy_loop", "$DATA/big.bin"],
+  },
+  // Bun's mmap, when the environment names a bun binary (`BUN=…`; one can
+  // be had from the npm registry: `npm install @oven/bun-linux-x64`, then
+  // node_modules/@oven/bun-linux-x64/bin/bun).
+  {
+    name: "Bun.mmap (BUN)",
+    requires: ["sh"],
+    run: [
+      "sh",
+      "-c",
+      'if [ -n "$BUN" ]; then exec "$BUN" bench/bun/mmap_read.js "$1"; else echo \'{"skip": "set BUN to a bun binary"}\'; fi',
+      "sh",
+      "$DATA/big.bin",
+    ],
+  },
 ];

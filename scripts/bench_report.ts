@@ -442,6 +442,7 @@ function perRun(
   return a.means.map((x, i) => f(x, b.means[i]));
 }
 
+const MiB = 1024 * 1024;
 const rnd64 = /^random 64 B read/;
 const pingProcesses = /^ping-pong between processes/;
 const pingWorkers = /^ping-pong between Workers/;
@@ -572,6 +573,45 @@ const targets: Target[] = [
     pass: (x) => x >= 1,
     show: (x) => `${ratio(x)} speed`,
   },
+  {
+    what: "random 64 B: `readSync()` vs the raw FFI copy over the same mapping",
+    goal: "≤ 1.15× the time",
+    values: perRun(
+      find(rnd64, "readSync()"),
+      find(rnd64, "raw FFI copy (bench/c/raw_copy.c)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.15,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  {
+    what:
+      "random 64 B write: `writeSync()` vs the raw FFI write over the same mapping",
+    goal: "≤ 1.15× the time",
+    values: perRun(
+      find(/^random 64 B write/, "writeSync()"),
+      find(/^random 64 B write/, "raw FFI write (bench/c/raw_copy.c)"),
+      (a, b) => a / b,
+    ),
+    pass: (x) => x <= 1.15,
+    show: (x) => `${ratio(x)} the time`,
+  },
+  ...[64 * MiB, 256 * MiB, 1024 * MiB].map((size): Target => {
+    const label = size === 1024 * MiB ? "1 GiB" : `${size / MiB} MiB`;
+    const group = new RegExp(`^write ${label} \\+ flush \\(new file\\)`);
+    return {
+      what:
+        `new file ${label} (the seed's second example): \`openWriteWithSizeSync\` + \`writeSync()\` + \`flushSync()\` vs \`Deno.FsFile\` writeSync + syncSync`,
+      goal: "no slower (≥ 1.00×)",
+      values: perRun(
+        find(group, "Deno.FsFile create + writeSync + syncSync"),
+        find(group, "openWriteWithSizeSync + writeSync() + flushSync()"),
+        (a, b) => a / b,
+      ),
+      pass: (x) => x >= 1,
+      show: (x) => `${ratio(x)} speed`,
+    };
+  }),
   {
     what:
       "open+close 1 GiB: `openSync` + `closeSync` vs `Deno.openSync` + close",

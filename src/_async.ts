@@ -15,3 +15,11 @@ export function promised<T>(call: () => T | Promise<T>): Promise<T> {
     return Promise.reject(error);
   }
 }
+
+/**
+ * `Promise.resolve` as it was when the package loaded, for the async copies'
+ * fast path: a caller replacing the global later changes nothing.
+ */
+export const resolved: <T>(value: T) => Promise<T> = Promise.resolve.bind(
+  Promise,
+);

@@ -18,8 +18,9 @@ import {
   toRange,
   where,
 } from "./_args.ts";
-import { promised } from "./_async.ts";
-import { copyOnThread, onThread } from "./_thread.ts";
+import { promised, resolved } from "./_async.ts";
+import { isUint8Array, typedArrayLength } from "./_intrinsics.ts";
+import { copyOnThread, onThread, THREAD_COPY_BYTES } from "./_thread.ts";
 import { Views } from "./_views.ts";
 import { closedError, nativeError, Status } from "./errors.ts";
 import { adoptMapping, MapFlag, mappedBuffer, type Symbols } from "./ffi.ts";
@@ -229,12 +230,17 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * the mapping and the range lost its bytes.
    */
   readSync(dst: Uint8Array, offset: number | bigint = 0): number {
-    const length = this.#bytes(dst, "read");
-    const at = toIndex(offset, "offset", "read", this.#name);
-    checkRange(at, length, this.#len, "read", this.#name);
-    const status = this.#symbols.mmap_read(this.#id, at, dst, length);
-    if (status !== 0) this.#fail(status, "read");
-    return length;
+    // The common case, kept short (DESIGN.md, "The hot path is short end to
+    // end"): two intrinsics and one native call, which checks the id, the
+    // offset and the range itself (ffi/src/copy.rs). Everything else, and
+    // every failure, is in #copyFailed.
+    if (typeof offset === "number" && isUint8Array(dst)) {
+      const length = typedArrayLength(dst);
+      const status = this.#symbols.mmap_read(this.#id, offset, dst, length);
+      if (status === 0) return length;
+      return this.#copyFailed(dst, offset, "read", status);
+    }
+    return this.#copyFailed(dst, offset, "read", undefined);
   }
 
   /**
@@ -248,6 +254,14 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @returns The number of bytes copied.
    */
   read(dst: Uint8Array, offset: number | bigint = 0): Promise<number> {
+    if (typeof offset === "number" && isUint8Array(dst)) {
+      const length = typedArrayLength(dst);
+      if (length < THREAD_COPY_BYTES) {
+        const status = this.#symbols.mmap_read(this.#id, offset, dst, length);
+        if (status === 0) return resolved(length);
+        return promised(() => this.#copyFailed(dst, offset, "read", status));
+      }
+    }
     return this.#copy(dst, offset, "read");
   }
 
@@ -266,13 +280,13 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * the mapping.
    */
   writeSync(src: Uint8Array, offset: number | bigint = 0): number {
-    const length = this.#bytes(src, "write");
-    const at = toIndex(offset, "offset", "write", this.#name);
-    this.#checkWritable();
-    checkRange(at, length, this.#len, "write", this.#name);
-    const status = this.#symbols.mmap_write(this.#id, at, src, length);
-    if (status !== 0) this.#fail(status, "write");
-    return length;
+    if (typeof offset === "number" && isUint8Array(src)) {
+      const length = typedArrayLength(src);
+      const status = this.#symbols.mmap_write(this.#id, offset, src, length);
+      if (status === 0) return length;
+      return this.#copyFailed(src, offset, "write", status);
+    }
+    return this.#copyFailed(src, offset, "write", undefined);
   }
 
   /**
@@ -286,12 +300,49 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    * @returns The number of bytes copied.
    */
   write(src: Uint8Array, offset: number | bigint = 0): Promise<number> {
+    if (typeof offset === "number" && isUint8Array(src)) {
+      const length = typedArrayLength(src);
+      if (length < THREAD_COPY_BYTES) {
+        const status = this.#symbols.mmap_write(this.#id, offset, src, length);
+        if (status === 0) return resolved(length);
+        return promised(() => this.#copyFailed(src, offset, "write", status));
+      }
+    }
     return this.#copy(src, offset, "write");
   }
 
   /**
-   * The async copies: large ones on a worker thread (see `_thread.ts`),
-   * the rest at once.
+   * A copy off the common path: an argument the fast path does not take (a
+   * bigint offset, anything but a Uint8Array), or a native failure
+   * (`status`). Checks every argument in order, as the copy would, so that
+   * each mistake gets its own error, then copies (when `status` is
+   * `undefined`: nothing was tried yet) or reports `status`. A failed
+   * native call copied nothing, or (truncation, a full disk) failed after
+   * the copy: it is never repeated.
+   */
+  #copyFailed(
+    bytes: unknown,
+    offset: unknown,
+    call: "read" | "write",
+    status: number | undefined,
+  ): number {
+    const length = this.#bytes(bytes, call);
+    const at = toIndex(offset, "offset", call, this.#name);
+    if (call === "write") this.#checkWritable();
+    checkRange(at, length, this.#len, call, this.#name);
+    if (status === undefined) {
+      const buffer = bytes as Uint8Array;
+      status = call === "read"
+        ? this.#symbols.mmap_read(this.#id, at, buffer, length)
+        : this.#symbols.mmap_write(this.#id, at, buffer, length);
+      if (status === 0) return length;
+    }
+    this.#fail(status, call);
+  }
+
+  /**
+   * The async copies off the common path: large ones on a worker thread
+   * (see `_thread.ts`), the rest at once.
    */
   async #copy(
     bytes: Uint8Array,
@@ -299,9 +350,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     call: "read" | "write",
   ): Promise<number> {
     if (!onThread(bytes)) {
-      return call === "read"
-        ? this.readSync(bytes, offset)
-        : this.writeSync(bytes, offset);
+      return this.#copyFailed(bytes, offset, call, undefined);
     }
     const length = this.#bytes(bytes, call);
     const at = toIndex(offset, "offset", call, this.#name);

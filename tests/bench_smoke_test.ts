@@ -10,9 +10,12 @@ import {
   freshWrite,
   openClose,
   randomReads,
+  randomWrites,
+  READ,
   rewrite,
   sequentialRead,
   type Workload,
+  WRITE,
   writeChunk,
 } from "../bench/_workloads.ts";
 import {
@@ -61,13 +64,35 @@ Deno.test("the data pattern is the same byte by byte and in words", () => {
   for (let i = 0; i < words.length; i++) assert.equal(words[i], byteAt(3 + i));
 });
 
+/**
+ * Builds bench/c/raw_copy.c into `dir` as bench/side.ts does, so that the
+ * raw FFI alternatives take part; false when there is no C compiler.
+ */
+async function buildRawCopy(dir: string): Promise<boolean> {
+  if (Deno.build.os !== "linux") return false;
+  const source = fileURLToPath(
+    new URL("../bench/c/raw_copy.c", import.meta.url),
+  );
+  try {
+    const { success } = await new Deno.Command("gcc", {
+      args: ["-O2", "-shared", "-fPIC", "-o", `${dir}/libraw_copy.so`, source],
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("random-read alternatives read the same bytes", async () => {
   await withTempDir(async (dir) => {
     const size = 2 * MiB + 123;
     const path = dataFile("big.bin", size, { step: 64 * KiB, dir });
+    const raw = await buildRawCopy(dir);
     for (const len of [64, 4 * KiB]) {
       const workload = randomReads(path, size, len, 1, 16);
       try {
+        const names = workload.alternatives.map((a) => a.name);
+        if (raw) assert.ok(names.includes(READ.raw), names.join(", "));
         const offsets = workload.offsets!;
         for (let step = 0; step < 5; step++) {
           const expected = pattern(offsets[step], len);
@@ -139,6 +164,38 @@ Deno.test("new-file write alternatives leave the same file", async () => {
           expected,
           alternative.name,
         );
+      }
+    } finally {
+      workload.dispose();
+    }
+  });
+});
+
+Deno.test("random-write alternatives each write the same bytes at the offset", async () => {
+  await withTempDir(async (dir) => {
+    const size = 2 * MiB + 77;
+    const path = dataFile("random_write.bin", size, { step: 64 * KiB, dir });
+    const raw = await buildRawCopy(dir);
+    const workload = randomWrites(path, size, 64, 1, 16);
+    try {
+      const names = workload.alternatives.map((a) => a.name);
+      if (raw) assert.ok(names.includes(WRITE.raw), names.join(", "));
+      const offsets = workload.offsets!;
+      for (let step = 0; step < 3; step++) {
+        const at = offsets[step];
+        for (const alternative of workload.alternatives) {
+          // Back to the data pattern first, so each one has to write.
+          using file = Deno.openSync(path, { write: true });
+          file.seekSync(at, Deno.SeekMode.Start);
+          file.writeSync(pattern(at, 64));
+          await alternative.fn(timer);
+          const back = Deno.readFileSync(path).subarray(at, at + 64);
+          assert.deepEqual(
+            back,
+            workload.source,
+            `${alternative.name} at ${at}`,
+          );
+        }
       }
     } finally {
       workload.dispose();

@@ -8,9 +8,55 @@
 //! add a call or a branch to the common case (compare the instruction count
 //! of the release build's `mmap_read` before and after a change).
 
-use crate::abi::{check_range, to_usize};
-use crate::error::{status_of, Failure, Status};
-use crate::registry::{self, FLAG_WRITABLE};
+use crate::abi::{check_range, to_usize, whole_pages, MAX_INDEX};
+use crate::error::{record, status_of, Failure, Status};
+use crate::os;
+use crate::registry::{
+    self, Entry, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_SHARED_MEMORY, FLAG_WRITABLE,
+};
+
+/// Writes of at least this many bytes may go through the file rather than
+/// the mapping (`write_through`). Below it a write is a plain copy: even
+/// where the file is faster, the saving is smaller than the residency check
+/// it costs. The seed's example writes 65,000-byte chunks.
+pub const WRITE_THROUGH_BYTES: usize = 32 * 1024;
+
+/// `value` as an index when it is a whole number from 0 to `MAX_INDEX`; the
+/// same rule as `abi::to_u64`, without a failure to build. Two float
+/// compares, one conversion each way, one compare.
+#[inline(always)]
+fn index(value: f64) -> Option<usize> {
+    if !(value >= 0.0 && value <= MAX_INDEX as f64) {
+        return None;
+    }
+    // SAFETY: `value` is finite and in [0, 2^53 - 1], so it fits in an i64.
+    let whole = unsafe { value.to_int_unchecked::<i64>() };
+    if whole as f64 != value {
+        return None;
+    }
+    // Never negative here; `try_from` only matters where usize is narrower.
+    usize::try_from(whole as u64).ok()
+}
+
+/// The common case of a copy, shared by both directions: a live id, two
+/// whole numbers, a non-empty range inside the mapping, a buffer. Returns
+/// the pinned entry and the start of the range in the mapping, or `None`
+/// for the cold path, which repeats every check to say what failed.
+#[inline(always)]
+fn fast(id: u32, offset: f64, buffer: usize, len: f64) -> Option<(Entry, usize, usize)> {
+    let entry = registry::pin(id)?;
+    let (offset, len) = match (index(offset), index(len)) {
+        (Some(offset), Some(len)) => (offset, len),
+        _ => return None,
+    };
+    let size = entry.len();
+    // `len <= size` first, so that `size - len` cannot wrap.
+    if len <= size && offset <= size - len && len != 0 && buffer != 0 {
+        let at = entry.base() + offset;
+        return Some((entry, at, len));
+    }
+    None
+}
 
 /// Copies `len` bytes at `offset` of mapping `id` into `dst`. All or nothing:
 /// a range past the end copies nothing and returns `OutOfRange`. A range that
@@ -19,10 +65,74 @@ use crate::registry::{self, FLAG_WRITABLE};
 /// for want of space fails with the out-of-space error
 /// (`Failure::out_of_space`).
 ///
+/// The common case is straight-line code around the copy: the pin, the
+/// checks of `fast`, the copy, one load of the mapping's loss word, the
+/// unpin. Everything else (errors, a mapping the fault guard touched, empty
+/// copies) is in `read_cold`.
+///
 /// # Safety
 /// `dst` must point to `len` writable bytes (it may be null when `len` is 0).
 #[no_mangle]
 pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64) -> i32 {
+    if let Some((entry, at, count)) = fast(id, offset, dst as usize, len) {
+        // SAFETY: the range was checked against the live mapping, which cannot
+        // be unmapped while `entry` exists; `dst` is valid per the contract.
+        // `copy` (memmove) because `dst` may itself be a view of the mapping.
+        // A page lost to truncation faults once and reads as zeros
+        // (os/unix/fault.rs); the check after the copy sees it.
+        std::ptr::copy(at as *const u8, dst, count);
+        if entry.untouched() {
+            return Status::Ok as i32;
+        }
+        return after_copy(&entry, at, count, "read");
+    }
+    read_cold(id, offset, dst, len)
+}
+
+/// Copies `len` bytes from `src` into mapping `id` at `offset`. All or
+/// nothing, as for `mmap_read`; `Truncated` when the range reaches pages lost
+/// to a truncation of the file (those bytes never reach it). A page the file
+/// covers but the filesystem cannot allocate (full) loses only that page's
+/// bytes; the rest are written, and the call fails out of space.
+///
+/// Large writes into a file's pages that are not in memory go through the
+/// file (`write_through`); the common case is the plain copy, as in
+/// `mmap_read`.
+///
+/// # Safety
+/// `src` must point to `len` readable bytes (it may be null when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f64) -> i32 {
+    if let Some((entry, at, count)) = fast(id, offset, src as usize, len) {
+        if entry.flags() & FLAG_WRITABLE != 0 && count < WRITE_THROUGH_BYTES {
+            // SAFETY: as in `mmap_read`; the mapping is writable.
+            std::ptr::copy(src, at as *mut u8, count);
+            if entry.untouched() {
+                return Status::Ok as i32;
+            }
+            return after_copy(&entry, at, count, "write");
+        }
+    }
+    write_cold(id, offset, src, len)
+}
+
+/// The status of a copy that found the fault guard's mark on its mapping
+/// afterwards: success when the range itself is intact and no page was lost
+/// for want of space.
+#[cold]
+#[inline(never)]
+fn after_copy(entry: &Entry, at: usize, len: usize, call: &'static str) -> i32 {
+    if entry.intact(at - entry.base(), len) {
+        return Status::Ok as i32;
+    }
+    record(entry.fault(call))
+}
+
+/// `mmap_read` for everything but the common case: each check in turn, so
+/// that the first one that fails is the one reported.
+#[cold]
+#[inline(never)]
+unsafe fn read_cold(id: u32, offset: f64, dst: *mut u8, len: f64) -> i32 {
     const CALL: &str = "read";
     status_of((|| {
         let entry = registry::enter(id, CALL)?;
@@ -42,11 +152,7 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
         if !entry.intact(offset, len) {
             return Err(entry.fault(CALL));
         }
-        // SAFETY: the range was checked against the live mapping, which cannot
-        // be unmapped while `entry` exists; `dst` is valid per the contract.
-        // `copy` (memmove) because `dst` may itself be a view of the mapping.
-        // A page lost to truncation faults once and reads as zeros
-        // (os/unix/fault.rs).
+        // SAFETY: as in `mmap_read`.
         std::ptr::copy((entry.base() + offset) as *const u8, dst, len);
         // Checked again after the copy: the copy itself may have faulted.
         if !entry.intact(offset, len) {
@@ -56,16 +162,11 @@ pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64)
     })())
 }
 
-/// Copies `len` bytes from `src` into mapping `id` at `offset`. All or
-/// nothing, as for `mmap_read`; `Truncated` when the range reaches pages lost
-/// to a truncation of the file (those bytes never reach it). A page the file
-/// covers but the filesystem cannot allocate (full) loses only that page's
-/// bytes; the rest are written, and the call fails out of space.
-///
-/// # Safety
-/// `src` must point to `len` readable bytes (it may be null when `len` is 0).
-#[no_mangle]
-pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f64) -> i32 {
+/// `mmap_write` for everything but the common case: failures, and large
+/// writes, which may go through the file.
+#[cold]
+#[inline(never)]
+unsafe fn write_cold(id: u32, offset: f64, src: *const u8, len: f64) -> i32 {
     const CALL: &str = "write";
     status_of((|| {
         let entry = registry::enter(id, CALL)?;
@@ -92,14 +193,84 @@ pub unsafe extern "C" fn mmap_write(id: u32, offset: f64, src: *const u8, len: f
         if !entry.intact(offset, len) {
             return Err(entry.fault(CALL));
         }
-        // SAFETY: as in `mmap_read`; the mapping is writable.
-        std::ptr::copy(src, (entry.base() + offset) as *mut u8, len);
+        let through = if len >= WRITE_THROUGH_BYTES {
+            write_through(&entry, offset, src, len)
+        } else {
+            0
+        };
+        // SAFETY: as in `mmap_read`; the mapping is writable. What the file
+        // did not take is copied through the mapping.
+        std::ptr::copy(
+            src.add(through),
+            (entry.base() + offset + through) as *mut u8,
+            len - through,
+        );
         if !entry.intact(offset, len) {
             return Err(entry.fault(CALL));
         }
         Ok(())
     })())
 }
+
+/// Writes what it can of `[offset, offset + len)` through the mapped file
+/// instead of the mapping, and returns how many bytes (from the start) it
+/// wrote; the caller copies the rest.
+///
+/// Why: a page of a file that is not in memory (a new file's pages, a hole,
+/// an evicted page) costs a fault on first touch through a mapping, and the
+/// kernel fills it first: with zeros for a hole (Linux: `filemap_fault`,
+/// readahead, `zero_user_segments`; 41% of the time of a 1 GiB
+/// memcpy into a new file here), from the disk otherwise, only for the copy
+/// to overwrite it. A positional write into the same page cache fills the
+/// page from the caller's bytes at once: measured here 2.5–5× faster for a
+/// new file, and as fast as `Deno.FsFile.writeSync` by construction.
+///
+/// When: only for shared mappings of a file (the file and the mapping show
+/// one page cache on Linux, macOS and Windows local files, so views, other
+/// processes and a durable flush see the bytes alike; never for
+/// copy-on-write, anonymous or shared memory), only when some page of the
+/// range is not in memory (resident pages, say a rewrite of a file in the
+/// page cache, are faster to copy into), and only within the file's current
+/// size: a positional write past the end would grow a file that was
+/// truncated under the mapping, where the copy reports `Truncated`. Any
+/// failure (a full disk, a source buffer that faults) ends the write here;
+/// the copy through the mapping then does the rest and reports as it
+/// always did.
+unsafe fn write_through(entry: &Entry, offset: usize, src: *const u8, len: usize) -> usize {
+    if entry.flags() & (FLAG_PRIVATE | FLAG_ANONYMOUS | FLAG_SHARED_MEMORY) != 0
+        || !entry.untouched()
+    {
+        return 0;
+    }
+    let file = match entry.owned().and_then(|owned| owned.file) {
+        Some(file) => file,
+        None => return 0,
+    };
+    let (start, span) = whole_pages(entry.base() + offset, len);
+    // SAFETY: the span lies within the live, pinned mapping.
+    match os::resident(start, span) {
+        Ok(pages) if pages * os::page_size() < span => {}
+        _ => return 0,
+    }
+    let position = entry.file_position(offset);
+    // SAFETY: `src` points to `len` readable bytes (the caller's contract).
+    let bytes = std::slice::from_raw_parts(src, len);
+    let written = os::write_within(&file, position, bytes);
+    // Each time a write completes a `WRITEBACK_STEP` block of the file, start
+    // writing that block to the disk: a file written front to back is then
+    // partly on the disk when the flush comes, which otherwise waits for all
+    // of it (the seed's example: write a new file, then flush).
+    let end = position + written as u64;
+    if end / WRITEBACK_STEP > position / WRITEBACK_STEP {
+        let block = end / WRITEBACK_STEP * WRITEBACK_STEP - WRITEBACK_STEP;
+        os::start_writeback(&file, block, WRITEBACK_STEP);
+    }
+    written
+}
+
+/// Writes through the file start the disk writes of each completed block
+/// of this many bytes (see `write_through`).
+const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +347,91 @@ mod tests {
             Status::InvalidArgument as i32
         );
         assert_eq!(mmap_close(id), 0);
+    }
+
+    #[test]
+    fn the_fast_index_rule_is_the_slow_one() {
+        use crate::abi::to_u64;
+        for value in [
+            0.0,
+            -0.0,
+            1.0,
+            4096.0,
+            MAX_INDEX as f64,
+            9_007_199_254_740_992.0,
+            18_446_744_073_709_551_616.0,
+            -1.0,
+            0.5,
+            5e-324,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            let slow = to_u64(value, "offset", "read").ok();
+            assert_eq!(
+                super::index(value).map(|v| v as u64),
+                slow,
+                "value {}",
+                value
+            );
+        }
+    }
+
+    #[test]
+    fn large_writes_into_pages_not_in_memory_reach_the_file_and_the_mapping() {
+        // A sparse file: none of its pages is in memory before the writes.
+        let file = TempFile::new("write_through", b"");
+        let size = 1 << 20;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .unwrap()
+            .set_len(size as u64)
+            .unwrap();
+        let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        let chunk: Vec<u8> = (0..65_000u32).map(|i| (i % 251) as u8).collect();
+        let mut model = vec![0u8; size];
+        let mut at = 100;
+        while at + chunk.len() <= size {
+            // SAFETY: the buffer is live and at least as long as the length passed.
+            let status = unsafe { mmap_write(id, at as f64, chunk.as_ptr(), chunk.len() as f64) };
+            assert_eq!(status, 0);
+            model[at..at + chunk.len()].copy_from_slice(&chunk);
+            at += chunk.len();
+        }
+        // The mapping shows the bytes at once, before any flush.
+        let (status, back) = read_at(id, 0, size);
+        assert_eq!(status, 0);
+        assert!(back == model, "the mapping differs from the model");
+        assert_eq!(mmap_flush(id, 0.0, size as f64, FLUSH_DURABLE), 0);
+        assert_eq!(mmap_close(id), 0);
+        assert!(file.contents() == model, "the file differs from the model");
+    }
+
+    #[test]
+    fn large_private_writes_never_reach_the_file() {
+        let file = TempFile::new("private_large", b"");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let (status, out) = map(file.path(), MAP_PRIVATE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        let chunk = vec![7u8; 256 * 1024];
+        // SAFETY: the buffer is live and at least as long as the length passed.
+        let status = unsafe { mmap_write(id, 4096.0, chunk.as_ptr(), chunk.len() as f64) };
+        assert_eq!(status, 0);
+        let (status, back) = read_at(id, 4096, chunk.len());
+        assert_eq!(status, 0);
+        assert!(back == chunk);
+        assert_eq!(mmap_close(id), 0);
+        assert!(file.contents().iter().all(|&b| b == 0));
     }
 
     #[test]

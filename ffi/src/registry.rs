@@ -47,6 +47,7 @@ const SLOT_MASK: u32 = (SLOTS as u32) - 1;
 const GEN_LIMIT: u32 = u32::MAX >> SLOT_BITS;
 
 const LIVE: u64 = 1 << 31;
+const GENERATION_MASK: u64 = 0xFFFF_FFFF << 32;
 const RESERVED: u64 = 1 << 30;
 const BUSY_MASK: u64 = RESERVED - 1;
 
@@ -293,6 +294,23 @@ impl Entry {
         self.base() + offset + len <= map_end - lost
     }
 
+    /// Whether the fault guard has never replaced a page of this mapping:
+    /// `intact` for every range at once, in one load. Ordered after the copy
+    /// by the acquire fence, as in `intact`.
+    #[inline(always)]
+    pub fn untouched(&self) -> bool {
+        fence(Ordering::Acquire);
+        self.slot.lost.load(Ordering::Acquire) == 0
+    }
+
+    /// For writes through the file (`copy.rs`): the file offset of byte
+    /// `offset` of the caller's range. (The file stays open while the entry
+    /// exists: it is closed only after the last owner, see `release`.)
+    pub fn file_position(&self, offset: usize) -> u64 {
+        let inside = self.base() - self.slot.map_base.load(Ordering::Relaxed);
+        FILES[self.index].offset.load(Ordering::Relaxed) + (inside + offset) as u64
+    }
+
     /// The failure of a call that found the mapping not `intact`: out of
     /// space when the guard lost a page the file still covers (whatever the
     /// range), else truncated. Off the hot path: the entry stays in
@@ -338,15 +356,24 @@ fn bad_handle(call: &'static str) -> Failure {
 
 /// Looks up a live mapping by id and pins it for the duration of a call.
 pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
+    pin(id).ok_or_else(|| bad_handle(call))
+}
+
+/// `enter` for the hot path: the same pin and the same test, with no
+/// failure to build. One locked add, one compare: the generation in the
+/// high word must be the id's and `LIVE` set (a slot is never live with
+/// generation 0, so id 0 and never-used slots fail the same compare).
+#[inline(always)]
+pub fn pin(id: u32) -> Option<Entry> {
     let index = (id & SLOT_MASK) as usize;
-    let gen = id >> SLOT_BITS;
     let slot = &TABLE[index];
     let before = slot.state.fetch_add(1, Ordering::Acquire);
-    if gen == 0 || generation(before) != gen || before & LIVE == 0 {
+    let expected = (u64::from(id >> SLOT_BITS) << 32) | LIVE;
+    if before & (GENERATION_MASK | LIVE) != expected {
         slot.state.fetch_sub(1, Ordering::Release);
-        return Err(bad_handle(call));
+        return None;
     }
-    Ok(Entry { slot, index })
+    Some(Entry { slot, index })
 }
 
 /// Whether `id` still names a live mapping (not closed, not being resized).

@@ -34,6 +34,14 @@ fn unsupported(call: &'static str) -> Failure {
     }
 }
 
+/// Writes nothing: every write goes through the mapping.
+pub fn write_within(_file: &File, _position: u64, _bytes: &[u8]) -> usize {
+    0
+}
+
+/// Nothing to write back: nothing is ever mapped.
+pub fn start_writeback(_file: &File, _position: u64, _len: u64) {}
+
 /// Never used for a mapping (none can be made); the common page size, so
 /// that arithmetic on it stays well defined.
 pub fn page_size() -> usize {

@@ -29,6 +29,13 @@
 //!   space). On failure the caller restores the file's length.
 //! - `NO_SPACE`: the OS error code of a full disk.
 //! - `file_key(file)`: the file as a number the fault guard can use.
+//! - `write_within(file, position, bytes)`: writes `bytes` into `file` at
+//!   `position` through the page cache its shared mappings show, only while
+//!   the file covers the whole range (it never grows the file); returns how
+//!   many bytes from the start were written, stopping at the first failure.
+//! - `start_writeback(file, position, len)`: asks the kernel to start writing
+//!   a range of the file's dirty pages to the disk now, without waiting
+//!   (nothing where the OS has no such call).
 //! - `guard_faults()`: makes sure a file truncated under a mapping cannot
 //!   kill the process (before any file mapping is handed out).
 //! - `remap(file, addr, old_len, new_len, access)`: resizes a whole-file or
@@ -163,6 +170,55 @@ pub fn file_key(file: &File) -> usize {
 
 /// EINVAL: 22 on Linux (<asm-generic/errno-base.h>) and macOS (<sys/errno.h>).
 const EINVAL: i32 = 22;
+
+/// Writes `bytes` into `file` at `position` (`pwrite`), only while the file
+/// covers the whole range: a positional write past the end would grow a file
+/// truncated under its mappings. Linux and macOS keep one page cache for
+/// `pwrite` and `MAP_SHARED` mappings of a file, so every mapping sees the
+/// bytes at once. Returns how many bytes from the start were written; stops
+/// at the first failure (the caller copies the rest through the mapping,
+/// which reports it).
+pub fn write_within(file: &File, position: u64, bytes: &[u8]) -> usize {
+    use std::os::unix::fs::FileExt;
+    let end = position.saturating_add(bytes.len() as u64);
+    match file.metadata() {
+        Ok(meta) if meta.len() >= end => {}
+        _ => return 0,
+    }
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.write_at(&bytes[done..], position + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    done
+}
+
+/// Starts writing `[position, position + len)` of `file`'s dirty pages to the
+/// disk and returns at once (`sync_file_range(SYNC_FILE_RANGE_WRITE)`): what
+/// a later flush waits for is then partly done while the caller goes on
+/// writing. Durability still comes from the flush alone; a failure here
+/// changes nothing and is ignored.
+#[cfg(target_os = "linux")]
+pub fn start_writeback(file: &File, position: u64, len: u64) {
+    extern "C" {
+        fn sync_file_range(fd: CInt, offset: i64, nbytes: i64, flags: u32) -> CInt;
+    }
+    const SYNC_FILE_RANGE_WRITE: u32 = 2;
+    let (offset, nbytes) = match (i64::try_from(position), i64::try_from(len)) {
+        (Ok(offset), Ok(nbytes)) => (offset, nbytes),
+        _ => return,
+    };
+    // SAFETY: a plain system call on an open descriptor; no memory is passed.
+    unsafe { sync_file_range(file.as_raw_fd(), offset, nbytes, SYNC_FILE_RANGE_WRITE) };
+}
+
+/// macOS has no call that starts writeback of a range without waiting.
+#[cfg(not(target_os = "linux"))]
+pub fn start_writeback(_file: &File, _position: u64, _len: u64) {}
 
 /// `madvise` advice values (identical on Linux and macOS, <sys/mman.h>).
 const MADV_NORMAL: CInt = 0;

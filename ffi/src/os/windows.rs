@@ -44,6 +44,33 @@ pub fn file_key(file: &File) -> usize {
     file.as_raw_handle() as usize
 }
 
+/// Writes `bytes` into `file` at `position` (`WriteFile` at an offset), only
+/// while the file covers the whole range (a write past the end would grow
+/// it). Cached file I/O and mapped views of a local file share the same
+/// pages ("coherent", per the `CreateFileMapping` documentation), so every
+/// view sees the bytes at once. Returns how many bytes from the start were
+/// written; stops at the first failure.
+pub fn write_within(file: &File, position: u64, bytes: &[u8]) -> usize {
+    use std::os::windows::fs::FileExt;
+    let end = position.saturating_add(bytes.len() as u64);
+    match file.metadata() {
+        Ok(meta) if meta.len() >= end => {}
+        _ => return 0,
+    }
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.seek_write(&bytes[done..], position + done as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => done += n,
+        }
+    }
+    done
+}
+
+/// Windows has no call that starts writeback of a range without waiting
+/// (`FlushFileBuffers` waits for the whole file).
+pub fn start_writeback(_file: &File, _position: u64, _len: u64) {}
+
 /// `SYSTEM_INFO` from <sysinfoapi.h>.
 #[repr(C)]
 struct SystemInfo {
