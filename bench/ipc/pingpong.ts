@@ -7,7 +7,8 @@
 //
 //   deno run -A --unstable-ffi bench/ipc/pingpong.ts [rounds, default 10000]
 
-import { notify, openSharedSync, unlinkSharedSync, wait } from "../../mod.ts";
+import { openSharedSync, unlinkSharedSync } from "../../mod.ts";
+import { answer, ask } from "./_turns.ts";
 import { emit, now, percentiles, stampCost } from "./_clock.ts";
 
 const GROUP = "ping-pong between processes (round trip)";
@@ -23,52 +24,22 @@ function child(args: string[], stdio: "piped" | "null" = "null") {
   }).spawn();
 }
 
-// Cell layout: the turn counter's wait cell at 0; "ready" at 16.
-const TURN = 0;
-const READY = 16;
-
 async function sharedMemory(rounds: number, spin: number) {
   const name = `mmap-bench-pp-${Deno.pid}-${spin}`;
   using m = openSharedSync(name, { create: true, size: 4096 });
   try {
-    const w = new Int32Array(m.view().buffer);
     const peer = child([
       "peer-shm",
       name,
       String(rounds + WARMUP),
       String(spin),
     ]);
-    while (Atomics.load(w, READY / 4) === 0) wait(m, READY, 0, 10);
-    const options = { spin };
-    const stamps = new Float64Array(rounds + 1);
-    for (let i = 0; i < rounds + WARMUP; i++) {
-      Atomics.store(w, TURN, 2 * i + 1);
-      notify(m, TURN);
-      while (Atomics.load(w, TURN) !== 2 * i + 2) {
-        wait(m, TURN, 2 * i + 1, Infinity, options);
-      }
-      if (i >= WARMUP - 1) stamps[i - WARMUP + 1] = now();
-    }
+    const stamps = ask(m, rounds, WARMUP, spin, now);
     const { code } = await peer.status;
     if (code !== 0) throw new Error(`peer failed: ${code}`);
     return stamps;
   } finally {
     unlinkSharedSync(name);
-  }
-}
-
-function peerShm(name: string, total: number, spin: number) {
-  using m = openSharedSync(name);
-  const w = new Int32Array(m.view().buffer);
-  Atomics.store(w, READY / 4, 1);
-  notify(m, READY);
-  const options = { spin };
-  for (let i = 0; i < total; i++) {
-    while (Atomics.load(w, TURN) !== 2 * i + 1) {
-      wait(m, TURN, 2 * i, Infinity, options);
-    }
-    Atomics.store(w, TURN, 2 * i + 2);
-    notify(m, TURN);
   }
 }
 
@@ -134,7 +105,7 @@ async function peerTcp(port: number, total: number) {
 
 const [role, ...rest] = Deno.args;
 if (role === "peer-shm") {
-  peerShm(rest[0]!, Number(rest[1]), Number(rest[2]));
+  answer(rest[0]!, Number(rest[1]), Number(rest[2]));
 } else if (role === "peer-pipe") {
   peerPipe(Number(rest[0]));
 } else if (role === "peer-tcp") {

@@ -5,13 +5,12 @@
 //
 //   deno run -A --unstable-ffi bench/ipc/workers.ts [rounds, default 10000]
 
-import { notify, openSharedSync, unlinkSharedSync, wait } from "../../mod.ts";
+import { openSharedSync, unlinkSharedSync } from "../../mod.ts";
+import { ask } from "./_turns.ts";
 import { emit, now, percentiles, stampCost } from "./_clock.ts";
 
 const GROUP = "ping-pong between Workers (round trip)";
 let WARMUP = 1000;
-const TURN = 0;
-const READY = 16;
 
 function start(): Worker {
   return new Worker(new URL("./_peer_worker.ts", import.meta.url), {
@@ -29,21 +28,10 @@ async function sharedMemory(rounds: number, spin: number) {
   const name = `mmap-bench-pw-${Deno.pid}-${spin}`;
   using m = openSharedSync(name, { create: true, size: 4096 });
   try {
-    const w = new Int32Array(m.view().buffer);
     const worker = start();
     const done = message(worker);
     worker.postMessage({ kind: "shm", name, total: rounds + WARMUP, spin });
-    while (Atomics.load(w, READY / 4) === 0) wait(m, READY, 0, 10);
-    const options = { spin };
-    const stamps = new Float64Array(rounds + 1);
-    for (let i = 0; i < rounds + WARMUP; i++) {
-      Atomics.store(w, TURN, 2 * i + 1);
-      notify(m, TURN);
-      while (Atomics.load(w, TURN) !== 2 * i + 2) {
-        wait(m, TURN, 2 * i + 1, Infinity, options);
-      }
-      if (i >= WARMUP - 1) stamps[i - WARMUP + 1] = now();
-    }
+    const stamps = ask(m, rounds, WARMUP, spin, now);
     await done;
     worker.terminate();
     return stamps;

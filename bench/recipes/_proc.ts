@@ -109,3 +109,15 @@ export function warm(path: string): void {
   const buf = new Uint8Array(1 << 22);
   while (file.readSync(buf) !== null) { /* the read is the point */ }
 }
+
+/** Reads a whole file into a buffer of its size, with Deno.FsFile. */
+export function readSized(path: string): Uint8Array {
+  using file = Deno.openSync(path);
+  const bytes = new Uint8Array(file.statSync().size);
+  for (let at = 0; at < bytes.length;) {
+    const n = file.readSync(bytes.subarray(at));
+    if (n === null) throw new Error(`${path}: shorter than its size`);
+    at += n;
+  }
+  return bytes;
+}

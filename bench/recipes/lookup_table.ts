@@ -17,6 +17,7 @@ import {
   haveProc,
   hold,
   procBytes,
+  readSized,
   reportAndHold,
   reportAndWait,
   warm,
@@ -28,18 +29,6 @@ interface Counted {
   lookups: number;
   seconds: number;
   bad: number;
-}
-
-/** Reads the file into a buffer of its size. */
-function readSized(path: string): Uint8Array {
-  using file = Deno.openSync(path);
-  const bytes = new Uint8Array(file.statSync().size);
-  for (let at = 0; at < bytes.length;) {
-    const n = file.readSync(bytes.subarray(at));
-    if (n === null) throw new Error(`${path}: shorter than its size`);
-    at += n;
-  }
-  return bytes;
 }
 
 async function child(mode: string, path: string, seconds: number) {

@@ -15,6 +15,7 @@ import {
   haveProc,
   hold,
   procBytes,
+  readSized,
   reportAndHold,
   warm,
 } from "./_proc.ts";
@@ -30,18 +31,6 @@ interface Loaded {
   touch_ns: number;
   hwm: number;
   check: number;
-}
-
-/** Reads a whole file into a buffer of its size, with Deno.FsFile. */
-function readSized(path: string): Uint8Array {
-  using file = Deno.openSync(path);
-  const bytes = new Uint8Array(file.statSync().size);
-  for (let at = 0; at < bytes.length;) {
-    const n = file.readSync(bytes.subarray(at));
-    if (n === null) throw new Error(`${path}: shorter than its size`);
-    at += n;
-  }
-  return bytes;
 }
 
 /**
