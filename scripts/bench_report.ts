@@ -1000,7 +1000,7 @@ function markdown(): string {
     "",
     "```sh",
     "deno task bench          # the suite, human-readable",
-    "deno task bench:report   # this file and results.svg (about 2 minutes per run; --runs N, default 3)",
+    "deno task bench:report   # this file and results.svg (about 4 minutes per run; --runs N, default 3)",
     "```",
     "",
   );
