@@ -8,7 +8,7 @@
 //! add a call or a branch to the common case (compare the instruction count
 //! of the release build's `mmap_read` before and after a change).
 
-use crate::abi::{check_range, to_usize, whole_pages, MAX_INDEX};
+use crate::abi::{check_range, to_usize, whole_pages};
 use crate::error::{record, status_of, Failure, Status};
 use crate::os;
 use crate::registry::{
@@ -21,20 +21,22 @@ use crate::registry::{
 /// it costs. The seed's example writes 65,000-byte chunks.
 pub const WRITE_THROUGH_BYTES: usize = 32 * 1024;
 
-/// `value` as an index when it is a whole number from 0 to `MAX_INDEX`; the
-/// same rule as `abi::to_u64`, without a failure to build. Two float
-/// compares, one conversion each way, one compare.
+/// `value` as a count of bytes when it is a whole number from 0 up; larger
+/// than any mapping (and so refused by the caller's range check, which must
+/// follow) when it is negative or at least 2^63; `None` for fractions, NaN
+/// and infinities. One conversion each way and one compare: together with
+/// the range check against a mapping's length (below 2^53), this accepts
+/// exactly what `abi::to_u64` does, and the cold path says why anything else
+/// failed.
 #[inline(always)]
 fn index(value: f64) -> Option<usize> {
-    if !(value >= 0.0 && value <= MAX_INDEX as f64) {
-        return None;
-    }
-    // SAFETY: `value` is finite and in [0, 2^53 - 1], so it fits in an i64.
-    let whole = unsafe { value.to_int_unchecked::<i64>() };
+    // `as` saturates (NaN to 0), and saturated or negative results never
+    // convert back to `value` except -2^63 and 2^63, which are too large
+    // once reinterpreted as unsigned.
+    let whole = value as i64;
     if whole as f64 != value {
         return None;
     }
-    // Never negative here; `try_from` only matters where usize is narrower.
     usize::try_from(whole as u64).ok()
 }
 
@@ -351,7 +353,7 @@ mod tests {
 
     #[test]
     fn the_fast_index_rule_is_the_slow_one() {
-        use crate::abi::to_u64;
+        use crate::abi::{to_u64, MAX_INDEX};
         for value in [
             0.0,
             -0.0,
@@ -367,14 +369,17 @@ mod tests {
             f64::INFINITY,
             f64::NEG_INFINITY,
             1e300,
+            -9_223_372_036_854_775_808.0,
+            9_223_372_036_854_775_808.0,
+            -1e300,
         ] {
             let slow = to_u64(value, "offset", "read").ok();
-            assert_eq!(
-                super::index(value).map(|v| v as u64),
-                slow,
-                "value {}",
-                value
-            );
+            // What the fast rule lets through a range check against any
+            // mapping (whose length is at most `MAX_INDEX`).
+            let fast = super::index(value)
+                .map(|v| v as u64)
+                .filter(|&v| v <= MAX_INDEX);
+            assert_eq!(fast, slow, "value {}", value);
         }
     }
 

@@ -14,6 +14,7 @@ mod copy;
 mod error;
 mod find;
 mod info;
+mod marks;
 mod napi;
 mod open;
 mod os;

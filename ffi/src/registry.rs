@@ -12,7 +12,9 @@
 //! A call increments the count before it checks the generation and `LIVE`, and
 //! `close` clears `LIVE` and then waits for the count to drain before it
 //! unmaps, so a close racing a copy on another thread can never unmap memory
-//! that is still being copied.
+//! that is still being copied. The per-call copies (`pin`) say the same with
+//! a plain store to their thread's mark instead of the locked increment
+//! where the OS allows (`marks.rs`); `close` and `stop` wait for those too.
 //!
 //! The SIGBUS guard (`os/unix/fault.rs`) takes part in the same count: its handler
 //! pins the slot it repairs (`hold_at`), so a range cannot be unmapped (and
@@ -36,6 +38,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Failure, Result, Status};
+use crate::marks;
 use crate::os;
 
 /// Bits of an id that select the slot; the rest is the generation.
@@ -241,6 +244,8 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
 pub struct Entry {
     slot: &'static Slot,
     index: usize,
+    /// The thread's mark when `pin` used it; `None` when counted.
+    mark: Option<&'static marks::Mark>,
 }
 
 impl Entry {
@@ -342,7 +347,12 @@ fn fault_failure(lost: usize, call: &'static str) -> Failure {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        self.slot.state.fetch_sub(1, Ordering::Release);
+        match self.mark {
+            Some(mark) => mark.clear(),
+            None => {
+                self.slot.state.fetch_sub(1, Ordering::Release);
+            }
+        }
     }
 }
 
@@ -356,24 +366,71 @@ fn bad_handle(call: &'static str) -> Failure {
 
 /// Looks up a live mapping by id and pins it for the duration of a call.
 pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
-    pin(id).ok_or_else(|| bad_handle(call))
+    counted(id).ok_or_else(|| bad_handle(call))
 }
 
-/// `enter` for the hot path: the same pin and the same test, with no
-/// failure to build. One locked add, one compare: the generation in the
-/// high word must be the id's and `LIVE` set (a slot is never live with
-/// generation 0, so id 0 and never-used slots fail the same compare).
+/// `enter` for the copy path (`copy.rs`): the same test, with no failure to
+/// build, and no locked instruction where this thread has a mark
+/// (`marks.rs`): a plain store of the mark, then one load and one compare of
+/// the state: the generation in the high word must be the id's and `LIVE`
+/// set (a slot is never live with generation 0, so id 0 and never-used
+/// slots fail the same compare). A thread must not hold two of these at
+/// once (its one mark covers one copy); nothing else calls it.
 #[inline(always)]
 pub fn pin(id: u32) -> Option<Entry> {
+    let mark = match marks::mine() {
+        Some(mark) => mark,
+        None => return pin_first(id),
+    };
+    let index = (id & SLOT_MASK) as usize;
+    let slot = &TABLE[index];
+    mark.set(index);
+    // Acquire pairs with the release that makes a slot live (`insert`, the
+    // end of `Exclusive`), so `base` and `len` are the live mapping's.
+    let state = slot.state.load(Ordering::Acquire);
+    if state & (GENERATION_MASK | LIVE) != expected_state(id) {
+        mark.clear();
+        return None;
+    }
+    Some(Entry {
+        slot,
+        index,
+        mark: Some(mark),
+    })
+}
+
+/// `pin` on a thread without a mark: claims one (once per thread), or pins
+/// with the count where marks are off.
+#[cold]
+#[inline(never)]
+fn pin_first(id: u32) -> Option<Entry> {
+    if marks::claim().is_some() {
+        return pin(id);
+    }
+    counted(id)
+}
+
+/// The state word of the live slot `id` names, under `GENERATION_MASK | LIVE`.
+#[inline(always)]
+fn expected_state(id: u32) -> u64 {
+    (u64::from(id >> SLOT_BITS) << 32) | LIVE
+}
+
+/// Pins with the count: one locked add, one compare.
+#[inline(always)]
+fn counted(id: u32) -> Option<Entry> {
     let index = (id & SLOT_MASK) as usize;
     let slot = &TABLE[index];
     let before = slot.state.fetch_add(1, Ordering::Acquire);
-    let expected = (u64::from(id >> SLOT_BITS) << 32) | LIVE;
-    if before & (GENERATION_MASK | LIVE) != expected {
+    if before & (GENERATION_MASK | LIVE) != expected_state(id) {
         slot.state.fetch_sub(1, Ordering::Release);
         return None;
     }
-    Some(Entry { slot, index })
+    Some(Entry {
+        slot,
+        index,
+        mark: None,
+    })
 }
 
 /// Whether `id` still names a live mapping (not closed, not being resized).
@@ -398,7 +455,8 @@ fn unlive(id: u32, call: &'static str) -> Result<(&'static Slot, usize)> {
         match slot.state.compare_exchange_weak(
             state,
             state & !LIVE,
-            Ordering::AcqRel,
+            // SeqCst: ordered before `marks::drain`'s look at the claims.
+            Ordering::SeqCst,
             Ordering::Acquire,
         ) {
             Ok(_) => return Ok((slot, index)),
@@ -414,6 +472,7 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     let (slot, index) = unlive(id, call)?;
     // Sleepers on a word of the mapping hold it in use: wake them first.
     crate::wait::cancel(index);
+    marks::drain(index);
     wait_idle(slot);
     // A fault handler that saw the old range may still be working on it.
     // SeqCst pairs with `hold_at` (increment, then load the range): either the
@@ -430,6 +489,7 @@ pub fn close(id: u32, call: &'static str) -> Result<()> {
     let (slot, index) = unlive(id, call)?;
     // Sleepers on a word of the mapping hold it in use: wake them first.
     crate::wait::cancel(index);
+    marks::drain(index);
     wait_idle(slot);
     let out_of_space = slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0;
     release(index)?;

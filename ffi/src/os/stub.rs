@@ -177,3 +177,17 @@ impl Sleeper {
 pub unsafe fn wake(_addr: usize, _count: u32) -> Result<u32> {
     Err(unsupported("notify"))
 }
+
+/// No process barrier here (see `marks.rs`).
+pub fn process_barrier_register() -> bool {
+    false
+}
+
+/// Never called: marks are only handed out where registration worked.
+pub fn process_barrier() {}
+
+/// Not needed without the barrier: marks are off.
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    0
+}

@@ -78,6 +78,11 @@ mod fault;
 mod wait;
 pub use wait::{wake, Sleeper};
 
+// The process-wide memory barrier of the copy path's marks.
+#[path = "unix/barrier.rs"]
+mod barrier;
+pub use barrier::{process_barrier, process_barrier_register, thread_pointer};
+
 use std::ffi::c_void;
 use std::fs::File;
 use std::io;

@@ -16,6 +16,24 @@ use crate::error::{Failure, Result, KIND_NOT_A_DIRECTORY};
 mod wait;
 pub use wait::{wake, Sleeper};
 
+/// The process-wide memory barrier of the copy path's marks (`marks.rs`):
+/// not used here. `FlushProcessWriteBuffers` is that barrier on Windows, but
+/// wine's ntdll implements it as a stub that does nothing (it logs `FIXME
+/// stub`), so under the wine this project is tested on a race would go
+/// unseen; copies keep the counted pin.
+pub fn process_barrier_register() -> bool {
+    false
+}
+
+/// Never called: marks are only handed out where registration worked.
+pub fn process_barrier() {}
+
+/// Not needed without the barrier: marks are off.
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    0
+}
+
 type Handle = *mut c_void;
 type Bool = i32;
 type Dword = u32;
