@@ -240,7 +240,7 @@ function perIteration(group: string): { bytes: number; ops: number } {
     };
     return Number(n) * scale[unit];
   };
-  let m = group.match(/^random (\d+ \w+) read/);
+  let m = group.match(/^random (\d+ \w+) (?:read|write)/);
   if (m) {
     const len = size(m[1]);
     const ops = { 64: 1024, 4096: 256, 65536: 16 }[len] ?? 1;

@@ -23,21 +23,36 @@ pub const WRITE_THROUGH_BYTES: usize = 32 * 1024;
 
 /// `value` as a count of bytes when it is a whole number from 0 up; larger
 /// than any mapping (and so refused by the caller's range check, which must
-/// follow) when it is negative or at least 2^63; `None` for fractions, NaN
-/// and infinities. One conversion each way and one compare: together with
-/// the range check against a mapping's length (below 2^53), this accepts
-/// exactly what `abi::to_u64` does, and the cold path says why anything else
-/// failed.
+/// follow) when it is negative or ±2^63; `None` for fractions, NaN and
+/// infinities. One conversion each way and one compare: together with the
+/// range check against a mapping's length (below 2^53), this accepts exactly
+/// what `abi::to_u64` does, and the cold path says why anything else failed.
 #[inline(always)]
 fn index(value: f64) -> Option<usize> {
-    // `as` saturates (NaN to 0), and saturated or negative results never
-    // convert back to `value` except -2^63 and 2^63, which are too large
-    // once reinterpreted as unsigned.
-    let whole = value as i64;
+    let whole = truncate(value);
     if whole as f64 != value {
         return None;
     }
     usize::try_from(whole as u64).ok()
+}
+
+/// `value` rounded toward zero, as an i64. On x86_64 one `cvttsd2si`,
+/// which gives i64::MIN for NaN and out-of-range values (Rust's `as`
+/// saturates instead, with four more instructions); elsewhere `as`, whose
+/// saturated results (NaN to 0, the extremes) do not convert back to the
+/// value either, except ±2^63, which the range check refuses.
+#[inline(always)]
+fn truncate(value: f64) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_cvttsd_si64, _mm_set_sd};
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { _mm_cvttsd_si64(_mm_set_sd(value)) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        value as i64
+    }
 }
 
 /// The common case of a copy, shared by both directions: a live id, two

@@ -89,12 +89,13 @@ impl Drop for Claim {
 }
 
 /// The one mark a thread may hold: picked by its thread pointer, so that
-/// finding it is a shift, a mask and a compare. (Thread pointers are
-/// allocations at least 4 KiB apart; the two shifts spread both small and
-/// large strides over the table.)
+/// finding it is a shift, a mask and a compare. Thread pointers sit at the
+/// top of each thread's stack (or in a heap block), and stacks are whole
+/// pages apart plus one guard page, so consecutive threads land on
+/// neighbouring marks.
 #[inline(always)]
 fn home(thread: usize) -> usize {
-    ((thread >> 12) ^ (thread >> 21)) & (MARKS - 1)
+    (thread >> 12) & (MARKS - 1)
 }
 
 impl Mark {
