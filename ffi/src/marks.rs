@@ -9,8 +9,8 @@
 //! not safe against a racing close).
 //!
 //! How. Every thread that copies claims one mark, a word of its own in
-//! `TABLE`. A copy stores its slot index + 1 in the mark (a plain store),
-//! loads the slot's state (live, right generation), copies, and stores 0. A
+//! `TABLE`. A copy stores its mapping's id in the mark (a plain store),
+//! loads the slot's live id (live, right generation), copies, and stores 0. A
 //! closer clears `LIVE`, then issues the process-wide barrier
 //! (`os::process_barrier`: every thread of the process runs a full memory
 //! barrier), and then waits until no mark names the slot. Either the copier's
@@ -32,7 +32,7 @@
 //! views, the fault guard) takes the counted pin.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use crate::os;
 
@@ -47,9 +47,9 @@ const NOBODY: usize = usize::MAX;
 #[derive(Debug)]
 #[repr(align(64))]
 pub struct Mark {
-    /// 0 while the thread is not copying; else the index + 1 of the slot it
-    /// is copying from or to.
-    word: AtomicUsize,
+    /// 0 while the thread is not copying; else the id it is copying from or
+    /// to (never 0: slot 0 is never used).
+    word: AtomicU32,
     /// The thread pointer (`os::thread_pointer`) of the thread holding the
     /// mark, or `NOBODY`.
     owner: AtomicUsize,
@@ -57,7 +57,7 @@ pub struct Mark {
 
 #[allow(clippy::declare_interior_mutable_const)]
 const FREE: Mark = Mark {
-    word: AtomicUsize::new(0),
+    word: AtomicU32::new(0),
     owner: AtomicUsize::new(NOBODY),
 };
 
@@ -99,12 +99,12 @@ fn home(thread: usize) -> usize {
 }
 
 impl Mark {
-    /// Says this thread is about to use slot `index`. The caller then loads
-    /// the slot's state: the compiler fence keeps that load after this store
-    /// in the program, and the closer's process barrier does the rest.
+    /// Says this thread is about to use the mapping `id`. The caller then
+    /// loads the slot's state: the compiler fence keeps that load after this
+    /// store in the program, and the closer's process barrier does the rest.
     #[inline(always)]
-    pub fn set(&self, index: usize) {
-        self.word.store(index + 1, Ordering::Relaxed);
+    pub fn set(&self, id: u32) {
+        self.word.store(id, Ordering::Relaxed);
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 
@@ -181,10 +181,11 @@ fn barrier_ready() -> bool {
     }
 }
 
-/// Waits until no thread's copy can be using slot `index`. Call it after
-/// clearing the slot's `LIVE` bit (and before unmapping or changing the
-/// range). Free when no other thread holds a mark.
-pub fn drain(index: usize) {
+/// Waits until no thread's copy can be using a slot: until no mark holds an
+/// id for which `of_slot` is true. Call it after the slot stopped being live
+/// (and before unmapping or changing the range). Free when no other thread
+/// holds a mark.
+pub fn drain(of_slot: impl Fn(u32) -> bool) {
     let claimed = CLAIMED.load(Ordering::SeqCst);
     let own = usize::from(mine().is_some());
     if claimed <= own {
@@ -194,7 +195,7 @@ pub fn drain(index: usize) {
     }
     os::process_barrier();
     for mark in TABLE.iter() {
-        while mark.word.load(Ordering::Acquire) == index + 1 {
+        while of_slot(mark.word.load(Ordering::Acquire)) {
             std::thread::yield_now();
         }
     }

@@ -82,6 +82,10 @@ pub struct Slot {
     pub len: AtomicUsize,
     /// `FLAG_*` bits.
     pub flags: AtomicU32,
+    /// The id while the slot is live, else 0: what the copies' marked pin
+    /// compares its id with, in one load (`pin_marked`). Slot 0 is never
+    /// used, so no id (not even a forged 0) matches a slot that is not live.
+    live_id: AtomicU32,
     /// Start and length of the whole OS mapping (page aligned), for unmapping
     /// and for the fault guard.
     pub map_base: AtomicUsize,
@@ -126,6 +130,7 @@ const EMPTY: Slot = Slot {
     base: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     flags: AtomicU32::new(0),
+    live_id: AtomicU32::new(0),
     map_base: AtomicUsize::new(0),
     map_len: AtomicUsize::new(0),
     lost: AtomicUsize::new(0),
@@ -187,6 +192,10 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
     let start = CURSOR.load(Ordering::Relaxed);
     for step in 0..SLOTS {
         let index = (start + step) % SLOTS;
+        if index == 0 {
+            // Never used; see `Slot::live_id`.
+            continue;
+        }
         let slot = &TABLE[index];
         let state = slot.state.load(Ordering::Relaxed);
         // A stray lookup of a dead id may have its count up for a moment;
@@ -225,6 +234,7 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
         slot.map_base.store(fields.map_base, Ordering::Release);
         // Lookups may have bumped the count since the exchange; keep it.
         slot.state.fetch_or(LIVE, Ordering::Release);
+        slot.live_id.store(make_id(index, gen), Ordering::Release);
         CURSOR.store((index + 1) % SLOTS, Ordering::Relaxed);
         return Ok(make_id(index, gen));
     }
@@ -233,7 +243,7 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
         "open",
         format!(
             "all {} mapping slots are in use; close some mappings",
-            SLOTS
+            SLOTS - 1
         ),
     ))
 }
@@ -425,17 +435,16 @@ impl Drop for Marked {
     }
 }
 
-/// `pin` with this thread's mark (`marks::mine`): a plain store of the
-/// mark, then one load and one compare of the state.
+/// `pin` with this thread's mark (`marks::mine`): a plain store of the id
+/// in the mark, then one load and one compare (`Slot::live_id`).
 #[inline(always)]
 pub fn pin_marked(mark: &'static marks::Mark, id: u32) -> Option<Marked> {
     let index = (id & SLOT_MASK) as usize;
     let slot = &TABLE[index];
-    mark.set(index);
+    mark.set(id);
     // Acquire pairs with the release that makes a slot live (`insert`, the
     // end of `Exclusive`), so `base` and `len` are the live mapping's.
-    let state = slot.state.load(Ordering::Acquire);
-    if state & (GENERATION_MASK | LIVE) != expected_state(id) {
+    if slot.live_id.load(Ordering::Acquire) != id {
         mark.clear();
         return None;
     }
@@ -502,7 +511,11 @@ fn unlive(id: u32, call: &'static str) -> Result<(&'static Slot, usize)> {
             Ordering::SeqCst,
             Ordering::Acquire,
         ) {
-            Ok(_) => return Ok((slot, index)),
+            Ok(_) => {
+                // SeqCst, as the exchange: before `marks::drain` looks.
+                slot.live_id.store(0, Ordering::SeqCst);
+                return Ok((slot, index));
+            }
             Err(now) => state = now,
         }
     }
@@ -515,7 +528,7 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     let (slot, index) = unlive(id, call)?;
     // Sleepers on a word of the mapping hold it in use: wake them first.
     crate::wait::cancel(index);
-    marks::drain(index);
+    drain_marks(index);
     wait_idle(slot);
     // A fault handler that saw the old range may still be working on it.
     // SeqCst pairs with `hold_at` (increment, then load the range): either the
@@ -525,6 +538,12 @@ fn stop(id: u32, call: &'static str) -> Result<(&'static Slot, usize, usize)> {
     Ok((slot, index, map_base))
 }
 
+/// Waits for the marked copies of slot `index` (those whose mark holds an
+/// id of that slot) to end; call it once the slot is not live.
+fn drain_marks(index: usize) {
+    marks::drain(|id| id != 0 && (id & SLOT_MASK) as usize == index);
+}
+
 /// Closes the handle `id`: no new call can enter it, calls already inside
 /// finish first, and the handle's owner is released. The pages go with the
 /// last owner (see `release`); until then only external buffers reach them.
@@ -532,7 +551,7 @@ pub fn close(id: u32, call: &'static str) -> Result<()> {
     let (slot, index) = unlive(id, call)?;
     // Sleepers on a word of the mapping hold it in use: wake them first.
     crate::wait::cancel(index);
-    marks::drain(index);
+    drain_marks(index);
     wait_idle(slot);
     let out_of_space = slot.lost.load(Ordering::Acquire) & SPACE_LOST != 0;
     release(index)?;
@@ -580,6 +599,8 @@ pub struct Exclusive {
     slot: &'static Slot,
     index: usize,
     map_base: usize,
+    /// The id, live again when this is dropped.
+    id: u32,
 }
 
 impl Exclusive {
@@ -643,6 +664,7 @@ impl Drop for Exclusive {
     fn drop(&mut self) {
         self.slot.map_base.store(self.map_base, Ordering::Release);
         self.slot.state.fetch_or(LIVE, Ordering::Release);
+        self.slot.live_id.store(self.id, Ordering::Release);
     }
 }
 
@@ -653,6 +675,7 @@ pub fn exclusive(id: u32, call: &'static str) -> Result<Exclusive> {
         slot,
         index,
         map_base,
+        id,
     })
 }
 
