@@ -89,7 +89,14 @@ for (const how of ["write", "view", "durable"]) {
     await withTempDir(async (dir) => {
       const path = `${dir}/data.bin`;
       const child = spawn(WRITER, [path, how]);
-      await waitForLine(child, "flushed");
+      // A child that never flushes is killed, and waitForLine then fails
+      // with what it printed.
+      const limit = setTimeout(() => child.kill("SIGKILL"), CHILD_LIMIT_MS);
+      try {
+        await waitForLine(child, "flushed");
+      } finally {
+        clearTimeout(limit);
+      }
       child.kill("SIGKILL");
       const status = await child.status;
       await child.stderr.cancel();
