@@ -48,6 +48,14 @@ export const SIDE: SideProgram[] = [
     name: "ipc ping-pong between processes",
     run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/pingpong.ts"],
   },
+  // The same ping-pong in C (pipe and futexes, bench/c/pingpong.c): the
+  // OS's own cost of a round trip that wakes a sleeper.
+  {
+    name: "C ping-pong between processes (bench/c/pingpong.c)",
+    build: ["gcc", "-O2", "-o", "$DATA/pingpong", "bench/c/pingpong.c"],
+    run: ["$DATA/pingpong", "10000"],
+    requires: ["gcc"],
+  },
   {
     name: "ipc ping-pong between Workers",
     run: ["$DENO", "run", "-A", "--unstable-ffi", "bench/ipc/workers.ts"],

@@ -22,6 +22,45 @@ function readMapped(path: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * How long a child of these tests may take (natively they finish in about a
+ * second, under wine in seconds; under qemu on a loaded machine the Workers
+ * took over a minute): past it the child is killed and the test fails with
+ * what it printed, instead of holding CI.
+ */
+const CHILD_LIMIT_MS = 300_000;
+
+/**
+ * The child's output once it ends, or a failure naming `what` and carrying
+ * what it printed when it runs past `limitMs` (it is killed then).
+ */
+async function finished(
+  child: Deno.ChildProcess,
+  what: string,
+  limitMs = CHILD_LIMIT_MS,
+): Promise<Deno.CommandOutput> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let late = false;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      late = true;
+      resolve();
+    }, limitMs);
+  });
+  const output = child.output();
+  await Promise.race([output, limit]);
+  clearTimeout(timer);
+  if (!late) return await output;
+  child.kill("SIGKILL");
+  const out = await output;
+  const decoder = new TextDecoder();
+  throw new Error(
+    `${what} did not end within ${limitMs / 1000} s and was killed; ` +
+      `its stdout: ${JSON.stringify(decoder.decode(out.stdout))}, ` +
+      `its stderr: ${JSON.stringify(decoder.decode(out.stderr))}`,
+  );
+}
+
 const WRITER = `
 import * as mmap from ${JSON.stringify(MOD_URL)};
 const [path, how] = Deno.args;
@@ -51,7 +90,14 @@ for (const how of ["write", "view", "durable"]) {
     await withTempDir(async (dir) => {
       const path = `${dir}/data.bin`;
       const child = spawn(WRITER, [path, how]);
-      await waitForLine(child, "flushed");
+      // A child that never flushes is killed, and waitForLine then fails
+      // with what it printed.
+      const limit = setTimeout(() => child.kill("SIGKILL"), CHILD_LIMIT_MS);
+      try {
+        await waitForLine(child, "flushed");
+      } finally {
+        clearTimeout(limit);
+      }
       child.kill("SIGKILL");
       const status = await child.status;
       await child.stderr.cancel();
@@ -78,8 +124,9 @@ for (const how of ["write", "view", "durable"]) {
  */
 const STRIPES = `
 import * as mmap from ${JSON.stringify(MOD_URL)};
-export async function stripes(path, k, n, chunk, rounds) {
+export async function stripes(path, k, n, chunk, rounds, step = () => {}) {
   const h = mmap.openWriteSync(path);
+  step("opened");
   const view = h.view();
   const chunks = Math.floor(h.len / chunk);
   for (let r = 0; r < rounds; r++) {
@@ -88,10 +135,13 @@ export async function stripes(path, k, n, chunk, rounds) {
       if ((c + r) % 2 === 0) h.writeSync(bytes, c * chunk);
       else view.set(bytes, c * chunk);
     }
+    step(\`round \${r} written\`);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   await h.flush();
+  step("flushed");
   h.close();
+  step("closed");
 }
 if (import.meta.main) {
   const [path, k, n, chunk, rounds] = Deno.args;
@@ -119,7 +169,9 @@ Deno.test("two processes writing disjoint ranges of one shared file lose nothing
     const children = [0, 1].map((k) =>
       spawn(STRIPES, [path, String(k), "2", String(chunk), String(rounds)])
     );
-    const outputs = await Promise.all(children.map((c) => c.output()));
+    const outputs = await Promise.all(
+      children.map((c, k) => finished(c, `writer process ${k}`)),
+    );
     for (const out of outputs) {
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     }
@@ -143,32 +195,55 @@ Deno.test("Workers writing disjoint ranges of one shared file lose nothing", asy
     await Deno.writeFile(path, pattern(size));
     const module = `${dir}/stripes.js`;
     await Deno.writeTextFile(module, STRIPES);
+    // Each Worker reports its steps; one that has not ended within the
+    // child's own limit is named on stderr with the last step it reached,
+    // and the child exits with 3 (the test's limit on the child is longer).
     const main = `
-      const [module, path, n, chunk, rounds] = Deno.args;
+      const [module, path, n, chunk, rounds, limit] = Deno.args;
       const source = \`
         import { stripes } from \${JSON.stringify(new URL("file://" + module).href)};
+        self.postMessage("loaded");
         self.onmessage = async (e) => {
           const { path, k, n, chunk, rounds } = e.data;
-          await stripes(path, k, n, chunk, rounds);
+          await stripes(path, k, n, chunk, rounds, (step) => self.postMessage(step));
           self.postMessage("done");
         };\`;
       const url = "data:application/javascript;base64," + btoa(source);
+      const steps = Array.from({ length: +n }, () => "started");
+      const at = Array.from({ length: +n }, () => Date.now());
+      const timer = setTimeout(() => {
+        const stuck = steps.map((step, k) =>
+          \`Worker \${k}: \${step} (\${Date.now() - at[k]} ms ago)\`
+        );
+        console.error("Workers still running after " + limit + " ms: " + stuck.join(", "));
+        Deno.exit(3);
+      }, +limit);
       const workers = Array.from({ length: +n }, () => new Worker(url, { type: "module" }));
       await Promise.all(workers.map((worker, k) => new Promise((resolve, reject) => {
-        worker.onmessage = resolve;
+        worker.onmessage = (e) => {
+          steps[k] = e.data;
+          at[k] = Date.now();
+          if (e.data === "loaded") {
+            worker.postMessage({ path, k, n: +n, chunk: +chunk, rounds: +rounds });
+          } else if (e.data === "done") resolve();
+        };
         worker.onerror = (e) => reject(e.message);
-        worker.postMessage({ path, k, n: +n, chunk: +chunk, rounds: +rounds });
       })));
+      clearTimeout(timer);
       for (const worker of workers) worker.terminate();
       console.log("done");
     `;
-    const out = await spawn(main, [
-      module,
-      path,
-      String(n),
-      String(chunk),
-      String(rounds),
-    ]).output();
+    const out = await finished(
+      spawn(main, [
+        module,
+        path,
+        String(n),
+        String(chunk),
+        String(rounds),
+        String(CHILD_LIMIT_MS * 0.8),
+      ]),
+      "the process of the Workers",
+    );
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.equal(new TextDecoder().decode(out.stdout).trim(), "done");
     assert.deepEqual(readMapped(path), expectedStripes(size, chunk, rounds));

@@ -9,6 +9,7 @@ import {
   openSync,
   remap,
   remapSync,
+  stream,
   unlinkSharedSync,
 } from "../mod.ts";
 import { pattern, withTempDir } from "./_helpers.ts";
@@ -125,6 +126,68 @@ Deno.test("remapSync() refuses with Busy while a view's buffer escaped the handl
     Deno.writeFileSync(path, pattern(100), { append: true });
     h.remapSync();
     assert.equal(h.len, 200);
+  });
+});
+
+Deno.test("a follower's remapSync() in a loop is never Busy for views it dropped, read through stream() or gave to a Response", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/grow.bin`;
+    const first = pattern(4096);
+    Deno.writeFileSync(path, first);
+    using h = openSync(path);
+    for (let i = 1; i <= 200; i++) {
+      // Dropped at once: never collected before the next remap, but still
+      // reachable to the handle, which empties it.
+      const view = h.view();
+      assert.equal(view.length, h.len);
+      assert.equal(view[4095], first[4095]);
+      Deno.writeFileSync(path, pattern(64, i), { append: true });
+      h.remapSync();
+      assert.equal(h.len, 4096 + 64 * i);
+    }
+    for await (const chunk of stream(h)) assert.ok(chunk.length > 0);
+    h.remapSync();
+    assert.equal(
+      (await new Response(h.view()).arrayBuffer()).byteLength,
+      h.len,
+    );
+    h.remapSync();
+  });
+});
+
+Deno.test("remapSync() is Busy for a dropped buffer that escaped the handle until the engine collects it, which never dangles", async () => {
+  // In a subprocess, to collect garbage on demand (--expose-gc).
+  await withTempDir(async (dir) => {
+    const path = `${dir}/escaped.bin`;
+    Deno.writeFileSync(path, pattern(4096));
+    const out = await runDeno(
+      `
+      import { openSync } from ${JSON.stringify(MOD_URL)};
+      const path = ${JSON.stringify(path)};
+      using h = openSync(path);
+      let kept = h.view().buffer.transfer();
+      const busy = () => {
+        try { h.remapSync(); return false; }
+        catch (e) { if (e instanceof Deno.errors.Busy) return true; throw e; }
+      };
+      const seen = [busy()];
+      // Still mapped, with its bytes, while Busy.
+      seen.push(new Uint8Array(kept)[4095] === ${pattern(4096)[4095]});
+      kept = undefined;
+      // Dropped, not yet collected: still Busy.
+      seen.push(busy());
+      let turns = 0;
+      for (; turns < 50 && busy(); turns++) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      seen.push(turns < 50);
+      console.log(JSON.stringify(seen));
+      `,
+      [...FULL_FLAGS, "--v8-flags=--expose-gc"],
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout), [true, true, true, true]);
   });
 });
 

@@ -61,3 +61,49 @@ export function emit(
     ...(baseline ? { baseline: true } : {}),
   }));
 }
+
+/** The intervals between consecutive stamps, less `cost`, in ns. */
+export function gapsOf(stamps: Float64Array, cost: number): Float64Array {
+  const gaps = new Float64Array(stamps.length - 1);
+  for (let i = 1; i < stamps.length; i++) {
+    gaps[i - 1] = Math.max(0, stamps[i] - stamps[i - 1] - cost);
+  }
+  return gaps;
+}
+
+/** Prints p50 and p99 of several slices' intervals (`gapsOf`) pooled. */
+export function pooled(
+  group: string,
+  name: string,
+  slices: Float64Array[],
+  baseline = false,
+): void {
+  const all = new Float64Array(slices.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const s of slices) {
+    all.set(s, at);
+    at += s.length;
+  }
+  all.sort();
+  const q = (p: number) =>
+    all[Math.min(all.length - 1, Math.floor(p * all.length))];
+  emit(group, name, { p50: q(0.5), p99: q(0.99) }, baseline);
+}
+
+/**
+ * Prints how many times per round trip the two sides slept (NaN, where the
+ * OS does not say, prints nothing).
+ */
+export function emitSleeps(
+  group: string,
+  name: string,
+  perRound: number,
+): void {
+  if (Number.isNaN(perRound)) return;
+  console.log(JSON.stringify({
+    group,
+    name: `${name}: sleeps per round trip`,
+    value: +perRound.toFixed(2),
+    unit: "sleeps (both sides)",
+  }));
+}

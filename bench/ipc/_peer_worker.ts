@@ -11,7 +11,7 @@ const scope = self as unknown as {
 scope.onmessage = (event) => {
   const order = event.data;
   if (order.kind === "shm") {
-    answer(order.name, order.total, order.spin);
+    answer(order.name, order.total, order.play);
     scope.postMessage("done");
   } else if (order.kind === "port") {
     const port: MessagePort = order.port;

@@ -6,8 +6,8 @@
 //   deno run -A --unstable-ffi bench/ipc/workers.ts [rounds, default 10000]
 
 import { openSharedSync, unlinkSharedSync } from "../../mod.ts";
-import { ask } from "./_turns.ts";
-import { emit, now, percentiles, stampCost } from "./_clock.ts";
+import { ask, type Play } from "./_turns.ts";
+import { emit, emitSleeps, now, percentiles, stampCost } from "./_clock.ts";
 
 const GROUP = "ping-pong between Workers (round trip)";
 let WARMUP = 1000;
@@ -24,17 +24,17 @@ function message(worker: Worker | MessagePort): Promise<unknown> {
   });
 }
 
-async function sharedMemory(rounds: number, spin: number) {
-  const name = `mmap-bench-pw-${Deno.pid}-${spin}`;
+async function sharedMemory(rounds: number, play: Play) {
+  const name = `mmap-bench-pw-${Deno.pid}-${play.spin}`;
   using m = openSharedSync(name, { create: true, size: 4096 });
   try {
     const worker = start();
     const done = message(worker);
-    worker.postMessage({ kind: "shm", name, total: rounds + WARMUP, spin });
-    const stamps = ask(m, rounds, WARMUP, spin, now);
+    worker.postMessage({ kind: "shm", name, total: rounds + WARMUP, play });
+    const { stamps, sleepsOf } = ask(m, rounds, WARMUP, play, now);
     await done;
     worker.terminate();
-    return stamps;
+    return { stamps, sleeps: sleepsOf() / (rounds + WARMUP) };
   } finally {
     unlinkSharedSync(name);
   }
@@ -73,14 +73,19 @@ if (import.meta.main) {
     true,
   );
   emit(GROUP, "MessageChannel", percentiles(await echo(rounds, true), cost));
-  emit(
-    GROUP,
-    "openShared + wait/notify, spinning (default spin)",
-    percentiles(await sharedMemory(rounds, 1000), cost),
-  );
-  emit(
-    GROUP,
-    "openShared + wait/notify, always sleeping (spin 0)",
-    percentiles(await sharedMemory(rounds, 0), cost),
-  );
+  const ways: [string, Play][] = [
+    ["openShared + wait/notify, spinning (default spin)", {
+      spin: 1000,
+      asleep: false,
+    }],
+    ["openShared + wait/notify, always sleeping (spin 0)", {
+      spin: 0,
+      asleep: true,
+    }],
+  ];
+  for (const [name, play] of ways) {
+    const { stamps, sleeps } = await sharedMemory(rounds, play);
+    emit(GROUP, name, percentiles(stamps, cost));
+    emitSleeps(GROUP, name, sleeps);
+  }
 }
