@@ -19,7 +19,9 @@ check windows-clippy env PATH="/usr/bin:$PATH" $CARGO clippy --all-targets --tar
 paths=("$@")
 [ ${#paths[@]} -gt 0 ] || paths=(tests/ mod.ts src/)
 # tests/windows/ is inside tests/.
+wine_sweep_start
 cross_suite windows $WIN_TARGET mmap_ffi.dll mmap_ffi-windows-x86_64.dll \
   timeout 900 wine "$DENO_EXE" -- --doc "${paths[@]}" || rc=1
+wine_sweep_stop
 wineserver -k 2>/dev/null || true
 exit $rc

@@ -50,3 +50,23 @@ wine_setup() {
 
 # wine_run_deno ARGS...: run the patched deno.exe under wine.
 wine_run_deno() { wine "$DENO_EXE" "$@"; }
+
+# Each deno.exe start copies the executable to
+# AppData/Local/deno/node_compat_bin/node.exe.tmp-<pid> and, under wine, never
+# renames the copy into place: 93 MB a process, about 16 GB for the suite, enough
+# to fill a disk. The sweeper deletes the copies a minute old while a suite runs
+# (a copy is written once, at the process's start), and all of them at the end.
+wine_sweep() {
+  find "$WINEPREFIX/drive_c/users" -path '*/node_compat_bin/node.exe.tmp-*' "$@" -delete 2>/dev/null || true
+}
+wine_sweep_start() {
+  wine_sweep
+  ( while sleep 10; do wine_sweep -mmin +1; done ) &
+  WINE_SWEEPER=$!
+}
+wine_sweep_stop() {
+  [ -n "${WINE_SWEEPER:-}" ] && kill "$WINE_SWEEPER" 2>/dev/null
+  wait "${WINE_SWEEPER:-}" 2>/dev/null || true
+  WINE_SWEEPER=
+  wine_sweep
+}
