@@ -10,21 +10,23 @@
 //          16..20  u32 chain: the checksum of the last record before the
 //                  end (a random seed while there is none)
 //          24..32  magic "APPLOG02"
-//   record  u32 checksum, u32 zero, u32 payload length, u32 record number,
-//           payload, zero padding to a multiple of 8
+//   record  u32 checksum, u32 flags (1: the last record of a commit),
+//           u32 payload length, u32 record number, payload, zero padding
+//           to a multiple of 8
 // A record's checksum is the CRC-32 of its length, number and payload,
 // started from the previous record's checksum (the log's random seed for
 // the first), so a record is whole only after a whole prefix, and a record
 // left from an earlier log or an earlier tail does not fit the chain.
 // The file is longer than its records (it grows a chunk at a time).
 //
-// A commit needs one durable flush: the new records. Then it stores the
-// new end and chain in the header without flushing it; the header reaches
-// the disk with a later flush or writeback, and is never ahead of the
-// records it points past. After a crash (power loss included) the header on
-// disk may be behind, so `LogWriter.open` scans forward from it and takes
-// every record that checks, up to the first that does not: every committed
-// record reads back and nothing torn is returned.
+// A commit needs one durable flush: it marks its last record as such, then
+// flushes the new records. Then it stores the new end and chain in the
+// header without flushing it; the header reaches the disk with a later
+// flush or writeback, and is never ahead of the records it points past.
+// After a crash (power loss included) the header on disk may be behind, so
+// `LogWriter.open` scans forward from it while records check and takes them
+// up to the last one marked as ending a commit: every committed record reads
+// back, nothing torn is returned, and a commit is taken whole or not at all.
 //
 //   deno run --allow-ffi --unstable-ffi --allow-read --allow-write \
 //     examples/append_log.ts [records, default 10000]
@@ -66,7 +68,10 @@ export class LogWriter implements Disposable {
   #commitEvery: number;
   #end: number;
   #committed: number;
+  /** Where the last appended record starts. */
+  #last = 0;
   #chain: number;
+  #flag = new Uint8Array(new Uint32Array([1]).buffer);
   #records = 0;
   #pending = 0;
   /** A record is put together here and written in one copy. */
@@ -78,10 +83,7 @@ export class LogWriter implements Disposable {
   #seqBytes = new Uint8Array(this.#seq.buffer);
   /** Milliseconds each commit took, for the benchmark. */
   readonly commitTimes: number[] = [];
-  /**
-   * Records `open` found past the header's end (committed, or written
-   * whole before a crash) and took into the log.
-   */
+  /** Records of whole commits `open` found past the header's end. */
   readonly recovered: number;
 
   private constructor(
@@ -122,10 +124,10 @@ export class LogWriter implements Disposable {
   }
 
   /**
-   * Opens an existing log to append to it. Records past the header's end
-   * that check (the header on disk can be behind the records after a
-   * crash) are taken into the log and the header is updated; what follows
-   * the first record that does not check is overwritten.
+   * Opens an existing log to append to it. Whole commits past the header's
+   * end (the header on disk can be behind the records after a crash) are
+   * taken into the log and the header is updated; what follows them (a
+   * commit cut short, a torn record) is overwritten.
    */
   static open(path: string, options: LogOptions = {}): LogWriter {
     const map = openSync(path, { write: true });
@@ -167,6 +169,7 @@ export class LogWriter implements Disposable {
     head.setUint32(0, sum, true);
     this.#chain = sum;
     map.writeSync(record, this.#end);
+    this.#last = this.#end;
     this.#end += size;
     this.#records++;
     if (++this.#pending >= this.#commitEvery) this.commit();
@@ -181,6 +184,7 @@ export class LogWriter implements Disposable {
     if (this.#end === this.#committed) return;
     const started = performance.now();
     const map = this.#map;
+    map.writeSync(this.#flag, this.#last + 4);
     map.flushSync(this.#committed, this.#end - this.#committed);
     this.#fieldView.setBigUint64(0, BigInt(this.#end), true);
     this.#fieldView.setUint32(8, this.#chain, true);
@@ -249,8 +253,9 @@ function writeTail(map: Mmap, end: number, chain: number): void {
 
 /**
  * Reads the header's end and chain, then walks the records after the end
- * while each one checks: its zero word is zero, it fits in the file and its
- * checksum follows from the chain.
+ * while each one checks (its flags are 0 or 1, it fits in the file, its
+ * checksum follows from the chain), and returns the end of the last one
+ * that ends a commit.
  */
 function scanTail(map: Mmap): Tail {
   const field = new Uint8Array(16);
@@ -258,14 +263,16 @@ function scanTail(map: Mmap): Tail {
   const fields = new DataView(field.buffer);
   let end = Number(fields.getBigUint64(0, true));
   let chain = fields.getUint32(8, true);
+  const found: Tail = { end, chain, records: 0 };
   let records = 0;
   const head = new Uint8Array(HEAD);
   const view = new DataView(head.buffer);
   while (end + HEAD <= map.len) {
     map.readSync(head, end);
+    const flags = view.getUint32(4, true);
     const length = view.getUint32(8, true);
     const size = HEAD + pad8(length);
-    if (view.getUint32(4, true) !== 0 || end + size > map.len) break;
+    if (flags > 1 || end + size > map.len) break;
     const payload = new Uint8Array(length);
     map.readSync(payload, end + HEAD);
     const sum = crc32(payload, crc32(head.subarray(8), chain));
@@ -273,8 +280,13 @@ function scanTail(map: Mmap): Tail {
     chain = sum;
     end += size;
     records++;
+    if (flags === 1) {
+      found.end = end;
+      found.chain = chain;
+      found.records = records;
+    }
   }
-  return { end, chain, records };
+  return found;
 }
 
 /** One record read back. */

@@ -772,8 +772,9 @@ Deno.test("append log: open() catches up a header left behind its records (as af
       assert.ok(isPayloadOf(n, r.payload), `record ${n}`);
     });
 
-    // A torn record: one byte of record 25 did not reach the disk. Records
-    // 10..24 are taken; 25 and every later one (whole as they are) are not.
+    // A torn record: one byte of record 25 did not reach the disk. The
+    // second commit (records 10..19) is taken; the third is cut at 25, so
+    // none of it is (20..24 are whole, but their commit is not).
     let at = 64;
     for (let n = 0; n < 25; n++) {
       at += 16 + ((records[n].payload.length + 7) & ~7);
@@ -782,13 +783,13 @@ Deno.test("append log: open() catches up a header left behind its records (as af
     patchFile(path, at + 16 + 3, new Uint8Array([byte[0] ^ 0x40]));
     patchFile(path, TAIL[0], behind);
     const torn = LogWriter.open(path);
-    assert.equal(torn.recovered, 15);
-    // Appends go on from the torn record's place.
-    torn.append(payloadOf(25));
+    assert.equal(torn.recovered, 10);
+    // Appends go on from the end of the last whole commit.
+    torn.append(payloadOf(20));
     torn.close();
     using last = new LogFollower(path);
     const again = last.poll();
-    assert.equal(again.length, 26);
+    assert.equal(again.length, 21);
     again.forEach((r, n) =>
       assert.ok(isPayloadOf(n, r.payload), `record ${n}`)
     );
