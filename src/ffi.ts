@@ -10,6 +10,7 @@
  */
 
 import process from "node:process";
+import { append } from "./_intrinsics.ts";
 import { resolveLibrary, resolveLibrarySync } from "./loader.ts";
 
 /** The interface version this TypeScript code was written for. */
@@ -380,11 +381,116 @@ export type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let loaded: Symbols | undefined;
 let loadedPath = "";
+/**
+ * Every `Deno.dlopen` of the library, kept open for the life of the
+ * process: the system loader unloads a library when its last handle is
+ * closed, and the lazily bound symbols and the N-API side rely on the one
+ * copy (its registry of mappings) staying loaded.
+ */
+const handles: unknown[] = [];
+
+// Binding a symbol costs: `Deno.dlopen` builds a fast-call trampoline for
+// each one, measured at 0.25–0.4 ms a symbol the first time in a process
+// (10 ms for the whole table; 0.03 ms for a nonblocking one). So the library
+// is opened with only the interface version, and every other symbol is
+// bound the first time it is called: until then its entry is a stub that
+// binds it (one more `Deno.dlopen` of the same path, which the system loader
+// answers with the library already loaded, so statics are shared), stores
+// the bound function in the entry in its place, and makes the call. Optional
+// symbols are looked up at load all at once, as `u8` statics (which bind
+// without a trampoline; a nonblocking declaration would not do, as Deno
+// 2.9.6 gives a function even for a missing one), so that a missing symbol
+// is `null` from the start, as callers check. `Deno.dlopen` and the
+// intrinsics below are captured at load, like every intrinsic the package
+// relies on after that.
+const dlopen = Deno.dlopen;
+const apply = Reflect.apply;
+// Deno fills a library's `symbols` object with ordinary property stores,
+// which run any setter a caller put on Object.prototype under the same
+// name. So each symbol is bound under a key no caller can know in advance
+// (its native name goes in `name`), and read back from that key.
+const KEY = `mmap_${crypto.randomUUID()}`;
+const ownKeys = Reflect.ownKeys;
+const hasOwn = Object.hasOwn;
+
+type Definition = Deno.ForeignFunction;
+type Table = Record<string, Definition>;
+
+/** Binds `name` from the loaded library and puts it in place of its stub. */
+function bind(table: Record<string, unknown>, name: string): unknown {
+  const definition = (symbols as Table)[name];
+  let bound: unknown;
+  try {
+    const library = dlopen(loadedPath, {
+      [KEY]: { ...definition, name: definition.name ?? name },
+    });
+    append(handles, library);
+    bound = library.symbols[KEY];
+  } catch (error) {
+    throw new Error(
+      `mmap could not bind "${name}" of its native library "${loadedPath}": ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  table[name] = bound;
+  return bound;
+}
+
+/** The entry of a symbol not bound yet. */
+function stub(table: Record<string, unknown>, name: string): unknown {
+  return function () {
+    // `arguments`, not a rest parameter: spreading would go through
+    // Array.prototype[Symbol.iterator], which a caller may have replaced.
+    return apply(bind(table, name) as () => unknown, undefined, arguments);
+  };
+}
+
+/**
+ * The table of the library at `path` (already opened, its version
+ * checked): stubs that bind on first call, and `null` for optional symbols
+ * the library lacks.
+ */
+function lazyTable(path: string): Symbols {
+  // No prototype: filling them runs no setter a caller put on
+  // Object.prototype.
+  const table = { __proto__: null } as Record<string, unknown>;
+  const probe = { __proto__: null } as unknown as Record<
+    string,
+    Deno.ForeignStatic
+  >;
+  const names = ownKeys(symbols) as string[];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const definition = (symbols as Table)[name];
+    if (definition.optional === true) {
+      probe[`${KEY}${i}`] = {
+        name: definition.name ?? name,
+        type: "u8",
+        optional: true,
+      };
+    }
+  }
+  const present = dlopen(path, probe);
+  for (let i = 0; i < names.length; i++) {
+    const key = `${KEY}${i}`;
+    table[names[i]] = hasOwn(probe, key) && present.symbols[key] === null
+      ? null
+      : stub(table, names[i]);
+  }
+  present.close();
+  return table as Symbols;
+}
 
 function openLibrary(path: string): Symbols {
-  let library: Deno.DynamicLibrary<typeof symbols>;
+  let library: Deno.DynamicLibrary<
+    Record<string, typeof symbols.mmap_abi_version>
+  >;
   try {
-    library = Deno.dlopen(path, symbols);
+    library = dlopen(path, {
+      [KEY]: { ...symbols.mmap_abi_version, name: "mmap_abi_version" },
+    });
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) throw error;
     throw new Error(
@@ -394,7 +500,7 @@ function openLibrary(path: string): Symbols {
       { cause: error },
     );
   }
-  const version = library.symbols.mmap_abi_version();
+  const version = library.symbols[KEY]();
   if (version !== ABI_VERSION) {
     library.close();
     throw new Error(
@@ -402,7 +508,8 @@ function openLibrary(path: string): Symbols {
     );
   }
   loadedPath = path;
-  return library.symbols;
+  append(handles, library);
+  return lazyTable(path);
 }
 
 /**

@@ -703,16 +703,137 @@ Deno.test(
         assert.equal(r.number, n);
         assert.ok(isPayloadOf(n, r.payload), `record ${n}`);
       });
-      // And the log takes appends again from its committed end.
+      // And the log takes appends again from its committed end. A commit
+      // killed after its flush and before its header store is whole in the
+      // file: open takes it, and nothing of a commit cut shorter.
       follower.close();
       using writer = LogWriter.open(path);
-      writer.append(payloadOf(records.length));
+      assert.ok(
+        writer.recovered === 0 || writer.recovered === 25,
+        `recovered ${writer.recovered}`,
+      );
+      const next = records.length + writer.recovered;
+      writer.append(payloadOf(next), next);
       writer.commit();
       using again = new LogFollower(path);
-      assert.equal(again.poll().length, records.length + 1);
+      const all = again.poll();
+      assert.equal(all.length, next + 1);
+      all.forEach((r, n) => {
+        assert.equal(r.number, n);
+        assert.ok(isPayloadOf(n, r.payload), `record ${n}`);
+      });
     });
   },
 );
+
+/** Bytes `[at, at + length)` of a file, read with Deno.FsFile. */
+function fileBytes(path: string, at: number, length: number): Uint8Array {
+  using file = Deno.openSync(path);
+  file.seekSync(at, Deno.SeekMode.Start);
+  const bytes = new Uint8Array(length);
+  for (let done = 0; done < length;) {
+    const n = file.readSync(bytes.subarray(done));
+    if (n === null) throw new Error(`${path} ends before ${at + length}`);
+    done += n;
+  }
+  return bytes;
+}
+
+/** Writes `bytes` at `at` of a file with Deno.FsFile. */
+function patchFile(path: string, at: number, bytes: Uint8Array): void {
+  using file = Deno.openSync(path, { write: true });
+  file.seekSync(at, Deno.SeekMode.Start);
+  for (let done = 0; done < bytes.length;) {
+    done += file.writeSync(bytes.subarray(done));
+  }
+}
+
+/** The log's header fields that a commit stores: end and chain (8..24). */
+const TAIL = [8, 16] as const;
+
+Deno.test("append log: open() catches up a header left behind its records (as after a power loss), up to a torn record", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/log.bin`;
+    const writer = LogWriter.create(path, { chunk: 64 << 10, commitEvery: 10 });
+    for (let n = 0; n < 10; n++) writer.append(payloadOf(n));
+    // The header as it is after the first commit: what the disk holds if
+    // the later header stores never reached it (a commit flushes only its
+    // records).
+    const behind = fileBytes(path, ...TAIL);
+    for (let n = 10; n < 30; n++) writer.append(payloadOf(n));
+    writer.close();
+    const whole = fileBytes(path, ...TAIL);
+    const end = Number(new DataView(whole.buffer).getBigUint64(0, true));
+
+    patchFile(path, TAIL[0], behind);
+    {
+      using behindFollower = new LogFollower(path);
+      assert.equal(behindFollower.poll().length, 10);
+    }
+    const caughtUp = LogWriter.open(path);
+    assert.equal(caughtUp.recovered, 20);
+    caughtUp.close();
+    // The header it wrote is the one the writer had stored.
+    assert.deepEqual(fileBytes(path, ...TAIL), whole);
+    const follower = new LogFollower(path);
+    const records = follower.poll();
+    follower.close();
+    assert.equal(records.length, 30);
+    records.forEach((r, n) => {
+      assert.equal(r.number, n);
+      assert.ok(isPayloadOf(n, r.payload), `record ${n}`);
+    });
+
+    // A torn record: one byte of record 25 did not reach the disk. The
+    // second commit (records 10..19) is taken; the third is cut at 25, so
+    // none of it is (20..24 are whole, but their commit is not).
+    let at = 64;
+    for (let n = 0; n < 25; n++) {
+      at += 16 + ((records[n].payload.length + 7) & ~7);
+    }
+    const byte = fileBytes(path, at + 16 + 3, 1);
+    patchFile(path, at + 16 + 3, new Uint8Array([byte[0] ^ 0x40]));
+    patchFile(path, TAIL[0], behind);
+    const torn = LogWriter.open(path);
+    assert.equal(torn.recovered, 10);
+    // Appends go on from the end of the last whole commit.
+    torn.append(payloadOf(20));
+    torn.close();
+    using last = new LogFollower(path);
+    const again = last.poll();
+    assert.equal(again.length, 21);
+    again.forEach((r, n) =>
+      assert.ok(isPayloadOf(n, r.payload), `record ${n}`)
+    );
+    assert.ok(end > at);
+  });
+});
+
+Deno.test("append log: a new log in the file of an old one takes none of the old records", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/log.bin`;
+    const old = LogWriter.create(path, { chunk: 64 << 10 });
+    for (let n = 0; n < 40; n++) old.append(payloadOf(n));
+    old.close();
+    // The same first records again: the old ones after them sit exactly
+    // where the new log's next record would, and would check if the chain
+    // started from the same value.
+    const log = LogWriter.create(path, { chunk: 64 << 10 });
+    const empty = fileBytes(path, ...TAIL);
+    for (let n = 0; n < 5; n++) log.append(payloadOf(n));
+    log.close();
+    // With its header back at the start, the scan takes the new log's five
+    // records and stops at the first old one.
+    patchFile(path, TAIL[0], empty);
+    const reopened = LogWriter.open(path);
+    assert.equal(reopened.recovered, 5);
+    reopened.close();
+    using follower = new LogFollower(path);
+    const records = follower.poll();
+    assert.equal(records.length, 5);
+    records.forEach((r, n) => assert.ok(isPayloadOf(n, r.payload)));
+  });
+});
 
 // examples/embedding_gather.ts: batches of rows in one native call.
 

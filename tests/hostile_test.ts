@@ -166,6 +166,30 @@ report({ read: [bytes[0], bytes[1], bytes[2], bytes[3]], first, after: view.leng
   });
 });
 
+Deno.test("symbols bound on their first call are bound with what the package captured at load", async () => {
+  // The library is opened with one symbol; the others are bound on first
+  // use (src/ffi.ts). Tampering after the first open must not reach that.
+  const out = await run(`
+const m = mmap.openSync(path, { write: true });
+Deno.dlopen = () => { throw new Error("Deno.dlopen"); };
+Reflect.apply = () => { throw new Error("Reflect.apply"); };
+for (const name of ["mmap_flush", "mmap_advise", "mmap_resident", "mmap_stats"]) {
+  Object.defineProperty(Object.prototype, name, {
+    get() { throw new Error(name); },
+    set() { throw new Error(name); },
+  });
+}
+m.writeSync(new Uint8Array([7, 7]), 5);
+m.flushSync(0, 4096);
+m.advise("random");
+const resident = m.residency(0, 4096);
+m.close();
+const { count } = mmap.stats();
+report({ byte: Deno.readFileSync(path)[6], resident, count });
+`);
+  assert.deepEqual(lastJson(out), { byte: 7, resident: 4096, count: 0 });
+});
+
 Deno.test("option objects are read once: a getter cannot answer two checks differently", async () => {
   const out = await run(`
 let reads = 0;

@@ -6,6 +6,16 @@
 // (VmHWM) as a multiple of the file size, and the PSS of two processes that
 // load the same file at once (shared pages count half in each).
 //
+// "Open to first tensor" for the mapping is timed three ways:
+// - the first call into the package in a fresh process whose modules are
+//   loaded (the program's imports have run), so it includes finding,
+//   checking and loading the native library and its N-API side;
+// - the same with the native library already loaded by an earlier call;
+// - from process start: a process that imports the package, opens the file
+//   and reads the first value, start to exit, minus a bare `deno run` of an
+//   empty script (medians of 7 of each, taken in turns in the same run), so
+//   that it counts loading the package's modules too.
+//
 //   deno run -A bench/recipes/safetensors.ts <data dir> [size in MiB]
 
 import { openSafeTensors } from "../../examples/safetensors.ts";
@@ -26,6 +36,8 @@ const PAGE = 4096;
 
 interface Loaded {
   first_ns: number;
+  /** Open to first tensor with the native library loaded before. */
+  loaded_ns?: number;
   /** Open to first tensor again in the same process (mmap only, median of 5). */
   again_ns?: number;
   touch_ns: number;
@@ -63,6 +75,7 @@ function copyLoad(path: string, sized: boolean): Loaded {
 }
 
 function mmapLoad(path: string): Loaded {
+  // The first call into the package: nothing of it has run yet.
   const t0 = performance.now();
   const model = openSafeTensors(path);
   const names = model.names();
@@ -136,15 +149,52 @@ function makeModel(path: string, size: number): void {
   Deno.renameSync(tmp, path);
 }
 
+/** Open to first tensor in a process where the library is loaded. */
+function loadedLoad(path: string): { first_ns: number } {
+  openAnonymousSync(PAGE).close();
+  const t0 = performance.now();
+  const model = openSafeTensors(path);
+  const value = (model.tensor(model.names()[0]) as Float32Array)[0];
+  const t1 = performance.now();
+  model.close();
+  if (Number.isNaN(value)) throw new Error("no first value");
+  return { first_ns: (t1 - t0) * 1e6 };
+}
+
+/** Milliseconds of a `deno run` from spawn to exit. */
+async function runMs(args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", ...args],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error(`deno run ${args.join(" ")} failed`);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 const [first, ...rest] = Deno.args;
 if (first === "child") {
   const [mode, path] = rest;
-  // The native library is loaded before the clock starts, as in a program
-  // that already uses it.
-  openAnonymousSync(PAGE).close();
-  await reportAndHold(
-    mode === "mmap" ? mmapLoad(path) : copyLoad(path, mode === "sized"),
-  );
+  if (mode === "start") {
+    // Import (above), open, first value, exit: timed by the parent.
+    const model = openSafeTensors(path);
+    if (Number.isNaN((model.tensor(model.names()[0]) as Float32Array)[0])) {
+      throw new Error("no first value");
+    }
+    Deno.exit(0);
+  }
+  if (mode === "loaded") await reportAndHold(loadedLoad(path));
+  else if (mode === "mmap") await reportAndHold(mmapLoad(path));
+  else {
+    // The native library is loaded here too (the copies do not use it),
+    // so that the processes' memory differs only by the load itself.
+    openAnonymousSync(PAGE).close();
+    await reportAndHold(copyLoad(path, mode === "sized"));
+  }
 } else if (!haveProc()) {
   emit({ skip: "needs /proc (Linux) for RSS and PSS" });
 } else {
@@ -180,6 +230,17 @@ if (first === "child") {
       baseline,
     });
     if (a.result.again_ns !== undefined) {
+      const loaded = await hold<{ first_ns: number }>(script, [
+        "child",
+        "loaded",
+        path,
+      ]);
+      await loaded.release();
+      emit({
+        group: `safetensors ${gib}: open to first tensor`,
+        name: `${name}, native library already loaded`,
+        ns_per_op: loaded.result.first_ns,
+      });
       emit({
         group: `safetensors ${gib}: open to first tensor`,
         name: `${name}, opened again (median of 5)`,
@@ -214,4 +275,35 @@ if (first === "child") {
     });
     emit({ group, name: `${name}: PSS of both`, value: pss / bytes, unit });
   }
+  // From process start: the package's modules, the library, the open and
+  // the first value, against a bare `deno run` of an empty script.
+  const empty = `${first}/empty.ts`;
+  Deno.writeTextFileSync(empty, "");
+  const whole: number[] = [];
+  const bare: number[] = [];
+  await runMs([script, "child", "start", path]); // compile caches warm
+  await runMs([empty]);
+  for (let i = 0; i < 7; i++) {
+    whole.push(await runMs([script, "child", "start", path]));
+    bare.push(await runMs([empty]));
+  }
+  const group = `safetensors ${gib}: open to first tensor from process start`;
+  emit({
+    group,
+    name: "deno run of an empty script (start to exit)",
+    value: median(bare),
+    unit: "ms",
+  });
+  emit({
+    group,
+    name: "import, open, first value (start to exit)",
+    value: median(whole),
+    unit: "ms",
+  });
+  emit({
+    group,
+    name: "mmap + viewAs(): the difference",
+    value: median(whole) - median(bare),
+    unit: "ms",
+  });
 }
