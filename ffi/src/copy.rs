@@ -19,7 +19,7 @@ use crate::error::{record, status_of, Failure, Status};
 use crate::marks;
 use crate::os;
 use crate::registry::{
-    self, Entry, Marked, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_SHARED_MEMORY, FLAG_WRITABLE,
+    self, Entry, Release, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_SHARED_MEMORY, FLAG_WRITABLE,
 };
 
 /// Writes of at least this many bytes may go through the file rather than
@@ -67,12 +67,12 @@ fn truncate(value: f64) -> i64 {
 /// the pinned entry and the start of the range in the mapping, or `None`
 /// for the cold path, which repeats every check to say what failed.
 #[inline(always)]
-fn fast<P: Pinned>(
-    pin: Option<P>,
+fn fast<R: Release>(
+    pin: Option<Entry<R>>,
     offset: f64,
     buffer: usize,
     len: f64,
-) -> Option<(P, usize, usize)> {
+) -> Option<(Entry<R>, usize, usize)> {
     let entry = pin?;
     let (offset, len) = match (index(offset), index(len)) {
         (Some(offset), Some(len)) => (offset, len),
@@ -85,34 +85,6 @@ fn fast<P: Pinned>(
         return Some((entry, at, len));
     }
     None
-}
-
-/// What `fast` needs of a pinned mapping: a counted `Entry` or a `Marked`.
-trait Pinned {
-    fn base(&self) -> usize;
-    fn len(&self) -> usize;
-}
-
-impl Pinned for Entry {
-    #[inline(always)]
-    fn base(&self) -> usize {
-        Entry::base(self)
-    }
-    #[inline(always)]
-    fn len(&self) -> usize {
-        Entry::len(self)
-    }
-}
-
-impl Pinned for Marked {
-    #[inline(always)]
-    fn base(&self) -> usize {
-        Marked::base(self)
-    }
-    #[inline(always)]
-    fn len(&self) -> usize {
-        Marked::len(self)
-    }
 }
 
 /// The largest copy done in line (`copy_small`) rather than by `memmove`.

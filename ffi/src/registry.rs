@@ -248,17 +248,49 @@ pub fn insert(fields: Fields, owned: Owned) -> Result<u32> {
     ))
 }
 
-/// A live mapping in use by one call. While it exists the mapping cannot be
-/// unmapped; dropping it releases the mapping.
-#[derive(Debug)]
-pub struct Entry {
-    slot: &'static Slot,
-    index: usize,
-    /// The thread's mark when `pin` used it; `None` when counted.
-    mark: Option<&'static marks::Mark>,
+/// How a pinned mapping lets go of its slot when the `Entry` is dropped.
+pub trait Release {
+    fn release(&self, slot: &Slot);
 }
 
-impl Entry {
+/// The release of an `Entry` from `enter` or `pin`: the thread's mark when
+/// `pin` used it, else the count.
+#[derive(Debug)]
+pub struct Counted(Option<&'static marks::Mark>);
+
+impl Release for Counted {
+    #[inline(always)]
+    fn release(&self, slot: &Slot) {
+        match self.0 {
+            Some(mark) => mark.clear(),
+            None => {
+                slot.state.fetch_sub(1, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Release for &'static marks::Mark {
+    #[inline(always)]
+    fn release(&self, _slot: &Slot) {
+        self.clear();
+    }
+}
+
+/// A mapping pinned with this thread's mark (`pin_marked`), for the small
+/// copies: no branch when dropped.
+pub type Marked = Entry<&'static marks::Mark>;
+
+/// A live mapping in use by one call. While it exists the mapping cannot be
+/// unmapped; dropping it releases the mapping (`R` says how).
+#[derive(Debug)]
+pub struct Entry<R: Release = Counted> {
+    slot: &'static Slot,
+    index: usize,
+    release: R,
+}
+
+impl<R: Release> Entry<R> {
     pub fn base(&self) -> usize {
         self.slot.base.load(Ordering::Relaxed)
     }
@@ -355,14 +387,9 @@ fn fault_failure(lost: usize, call: &'static str) -> Failure {
     }
 }
 
-impl Drop for Entry {
+impl<R: Release> Drop for Entry<R> {
     fn drop(&mut self) {
-        match self.mark {
-            Some(mark) => mark.clear(),
-            None => {
-                self.slot.state.fetch_sub(1, Ordering::Release);
-            }
-        }
+        self.release.release(self.slot);
     }
 }
 
@@ -395,44 +422,12 @@ pub fn pin(id: u32) -> Option<Entry> {
     let marked = pin_marked(mark, id)?;
     let entry = Entry {
         slot: marked.slot,
-        index: (id & SLOT_MASK) as usize,
-        mark: Some(mark),
+        index: marked.index,
+        release: Counted(Some(mark)),
     };
     // The entry clears the mark instead.
     std::mem::forget(marked);
     Some(entry)
-}
-
-/// A mapping pinned with this thread's mark (`pin_marked`), for the small
-/// copies: two words, no branch when dropped.
-#[derive(Debug)]
-pub struct Marked {
-    slot: &'static Slot,
-    mark: &'static marks::Mark,
-}
-
-impl Marked {
-    pub fn base(&self) -> usize {
-        self.slot.base.load(Ordering::Relaxed)
-    }
-    pub fn len(&self) -> usize {
-        self.slot.len.load(Ordering::Relaxed)
-    }
-    pub fn flags(&self) -> u32 {
-        self.slot.flags.load(Ordering::Relaxed)
-    }
-    /// As `Entry::untouched`.
-    #[inline(always)]
-    pub fn untouched(&self) -> bool {
-        fence(Ordering::Acquire);
-        self.slot.lost.load(Ordering::Acquire) == 0
-    }
-}
-
-impl Drop for Marked {
-    fn drop(&mut self) {
-        self.mark.clear();
-    }
 }
 
 /// `pin` with this thread's mark (`marks::mine`): a plain store of the id
@@ -448,7 +443,11 @@ pub fn pin_marked(mark: &'static marks::Mark, id: u32) -> Option<Marked> {
         mark.clear();
         return None;
     }
-    Some(Marked { slot, mark })
+    Some(Entry {
+        slot,
+        index,
+        release: mark,
+    })
 }
 
 /// `pin` on a thread without a mark: claims one (once per thread), or pins
@@ -481,7 +480,7 @@ fn counted(id: u32) -> Option<Entry> {
     Some(Entry {
         slot,
         index,
-        mark: None,
+        release: Counted(None),
     })
 }
 
