@@ -408,11 +408,10 @@ pub fn enter(id: u32, call: &'static str) -> Result<Entry> {
 
 /// `enter` for the copy path (`copy.rs`): the same test, with no failure to
 /// build, and no locked instruction where this thread has a mark
-/// (`marks.rs`): a plain store of the mark, then one load and one compare of
-/// the state: the generation in the high word must be the id's and `LIVE`
-/// set (a slot is never live with generation 0, so id 0 and never-used
-/// slots fail the same compare). A thread must not hold two of these at
-/// once (its one mark covers one copy); nothing else calls it.
+/// (`marks.rs`): `pin_marked`'s plain store of the id in the mark and one
+/// compare with `Slot::live_id`; elsewhere the counted pin. A thread must
+/// not hold two of these at once (its one mark covers one copy); nothing
+/// else calls it.
 #[inline(always)]
 pub fn pin(id: u32) -> Option<Entry> {
     let mark = match marks::mine() {
