@@ -63,6 +63,14 @@ for name in "${checks[@]}"; do
 done
 
 [ ${#checks[@]} -eq 1 ] || echo "platforms took $((SECONDS - t_all))s"
+# The failures again, last, where a reader of only the end of a CI log sees them.
+awk -F'\t' '$3 > 0 {print $1}' "$PLATFORM_RESULTS" | while read -r failed; do
+  echo "--- failed: $failed; the end of its log:"
+  log_file="${MMAP_PLATFORM_CACHE:-$(cd "$PLAT_DIR/../.." && pwd)/.tools/platform}/logs/$failed.log"
+  # (less the frames of Deno's own backtrace, which say "<unknown>" under wine)
+  [ -f "$log_file" ] && grep -a -v -E '^ *[0-9]+: <unknown>$' "$log_file" | tail -n 8 | cut -c1-300 |
+    sed -E 's/([0-9]+) (passed|failed|ignored|skipped)/\2: \1/g'
+done
 awk -F'\t' '{p += $2; f += $3; s += $4} END {printf "%d passed, %d failed, %d skipped\n", p, f, s}' \
   "$PLATFORM_RESULTS"
 exit $status
