@@ -8,13 +8,6 @@
 //! add a call or a branch to the common case (compare the instruction count
 //! of the release build's `mmap_read` before and after a change).
 //!
-//! A read starts its miss first: before any check, it prefetches the line
-//! the copy will load (`registry::hint`, unchecked, which a prefetch may be
-//! since it never faults), so the checks run while the line is on its way.
-//! Measured with random 64-byte reads of a 1 GiB file, that took the native
-//! call from 1.5x the time of a bare FFI memcpy to 1.02-1.04x. Writes need
-//! no such hint: a store waits in the store buffer and holds up nothing.
-//!
 //! A copy of up to 64 bytes on a thread with a mark (`marks.rs`) is a leaf
 //! function: the mark (a plain store, no locked instruction), the checks, the
 //! bytes moved in line, the mark cleared. Larger copies take the same path
@@ -67,28 +60,6 @@ fn truncate(value: f64) -> i64 {
     {
         value as i64
     }
-}
-
-/// Hints the CPU to start loading the cache line at `addr`. Never faults
-/// (an address that is not mapped, or a page lost to truncation, is simply
-/// not loaded), so it may run ahead of the checks of its record.
-#[inline(always)]
-pub fn prefetch(addr: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint: it never faults and changes no state
-    // the program can see. SSE is part of the x86_64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: PRFM is a hint: it never faults and touches no register or
-    // memory the program can see.
-    unsafe {
-        std::arch::asm!("prfm pldl1keep, [{0}]", in(reg) addr, options(nostack, readonly, preserves_flags));
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let _ = addr;
 }
 
 /// The common case of a copy, shared by both directions: a live id, two
@@ -182,11 +153,6 @@ unsafe fn copy_small(src: *const u8, dst: *mut u8, n: usize) {
 /// `dst` must point to `len` writable bytes (it may be null when `len` is 0).
 #[no_mangle]
 pub unsafe extern "C" fn mmap_read(id: u32, offset: f64, dst: *mut u8, len: f64) -> i32 {
-    // The source's cache miss starts before the checks, so that they run
-    // while it is on its way rather than between this call's miss and the
-    // next one's (the module's notes). A hint: it may name a mapping being
-    // closed, or no mapping at all, and never faults.
-    prefetch(registry::hint(id, truncate(offset) as usize));
     let mark = match marks::mine() {
         Some(mark) => mark,
         None => return read_unmarked(id, offset, dst, len),

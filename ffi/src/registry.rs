@@ -429,17 +429,6 @@ pub fn pin(id: u32) -> Option<Entry> {
     Some(entry)
 }
 
-/// Where byte `offset` of mapping `id` is, if `id` is live: read without a
-/// pin or any check, so only for a prefetch (`copy.rs`), which cannot fault.
-/// It may be the address of a mapping being closed, or of none.
-#[inline(always)]
-pub fn hint(id: u32, offset: usize) -> usize {
-    TABLE[(id & SLOT_MASK) as usize]
-        .base
-        .load(Ordering::Relaxed)
-        .wrapping_add(offset)
-}
-
 /// `pin` with this thread's mark (`marks::mine`): a plain store of the id
 /// in the mark, then one load and one compare (`Slot::live_id`).
 #[inline(always)]
