@@ -134,6 +134,21 @@ export const SIDE: SideProgram[] = [
     ],
     run: ["$DATA/memcpy_loop", "$DATA/big.bin"],
   },
+  // The per-call ratios again, with readSync/writeSync and the raw FFI copy
+  // taking turns in short slices in one process (after the program above,
+  // which builds the raw copy).
+  {
+    name: "per-call copies interleaved with the raw FFI copy",
+    requires: ["gcc"],
+    run: [
+      "$DENO",
+      "run",
+      "-A",
+      "--unstable-ffi",
+      "bench/percall_interleaved.ts",
+      "$DATA",
+    ],
+  },
   // Bun's mmap, when the environment names a bun binary (`BUN=…`; one can
   // be had from the npm registry: `npm install @oven/bun-linux-x64`, then
   // node_modules/@oven/bun-linux-x64/bin/bun).

@@ -307,6 +307,44 @@ Deno.test({
   },
 });
 
+Deno.test("the interleaved per-call side program reports both ratios against the raw FFI copy", async () => {
+  await withTempDir(async (dir) => {
+    const raw = await buildRawCopy(dir);
+    const script = fileURLToPath(
+      new URL("../bench/percall_interleaved.ts", import.meta.url),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-ffi", script, dir, "3"],
+      env: { MMAP_BENCH_BIG: String(2 * MiB), MMAP_BENCH_BULK: String(MiB) },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const rows = jsonLines(out);
+    if (!raw || "skip" in rows[0]) {
+      // No C compiler here, or one whose library this Deno cannot load.
+      assert.equal(rows.length, 1);
+      assert.match(String(rows[0].skip), /raw FFI copy/);
+      return;
+    }
+    assert.deepEqual(rows.map((r) => r.name), [
+      "readSync(), ns a read",
+      "raw FFI copy, ns a read",
+      "readSync() / raw FFI copy",
+      "writeSync(), ns a write",
+      "raw FFI write, ns a write",
+      "writeSync() / raw FFI write",
+    ]);
+    for (const row of rows) {
+      assert.match(String(row.group), /^random 64 B per call, interleaved/);
+      assert.ok(Number.isFinite(row.value) && (row.value as number) > 0);
+    }
+    // The files were made in `dir` at the sizes asked for.
+    assert.equal(Deno.statSync(`${dir}/big.bin`).size, 2 * MiB);
+    assert.equal(Deno.statSync(`${dir}/random_write.bin`).size, MiB);
+  });
+});
+
 Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternative", async () => {
   const root = new URL("..", import.meta.url);
   // On Linux the ping-pongs also say how often each way slept (a figure
