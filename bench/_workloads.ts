@@ -82,7 +82,7 @@ let rawBases = 0;
  * physical limit of a per-call copy, over the same mapping. Returns the
  * symbols and the base index registered for the mapping at `ptr`.
  */
-function rawCopy(
+export function rawCopy(
   dir: string,
   ptr: Deno.PointerValue,
 ): [RawCopy, number] | undefined {

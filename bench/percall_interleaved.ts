@@ -14,7 +14,14 @@
 //   deno run -A --unstable-ffi bench/percall_interleaved.ts [data dir] [slices]
 
 import { openSync, readSync, writeSync } from "../mod.ts";
-import { BIG_SIZE, BULK_SIZE, DATA_DIR, dataFile } from "./_common.ts";
+import {
+  BIG_SIZE,
+  BULK_SIZE,
+  DATA_DIR,
+  dataFile,
+  randomOffsets,
+} from "./_common.ts";
+import { rawCopy } from "./_workloads.ts";
 
 const LEN = 64;
 const BATCH = 8192;
@@ -25,29 +32,10 @@ const OFFSETS = 1 << 20;
 const dir = Deno.args[0] ?? DATA_DIR;
 const emit = (row: Record<string, unknown>) => console.log(JSON.stringify(row));
 
-let raw: Deno.DynamicLibrary<{
-  raw_set_base: { parameters: ["u32", "pointer"]; result: "void" };
-  raw_read: { parameters: ["u32", "f64", "buffer", "f64"]; result: "i32" };
-  raw_write: { parameters: ["u32", "f64", "buffer", "f64"]; result: "i32" };
-}>["symbols"];
-try {
-  raw = Deno.dlopen(`${dir}/libraw_copy.so`, {
-    raw_set_base: { parameters: ["u32", "pointer"], result: "void" },
-    raw_read: { parameters: ["u32", "f64", "buffer", "f64"], result: "i32" },
-    raw_write: { parameters: ["u32", "f64", "buffer", "f64"], result: "i32" },
-  }).symbols;
-} catch (e) {
-  emit({
-    skip: `no raw FFI copy (bench/c/raw_copy.c): ${(e as Error).message}`,
-  });
-  Deno.exit(0);
-}
-
-function randomOffsets(size: number): Float64Array {
-  const offsets = new Float64Array(OFFSETS);
-  for (let i = 0; i < OFFSETS; i++) {
-    offsets[i] = Math.floor(Math.random() * (size / LEN - 1)) * LEN;
-  }
+/** `OFFSETS` random offsets of `LEN`-byte records, aligned to `LEN`. */
+function alignedOffsets(size: number, seed: number): Float64Array {
+  const offsets = randomOffsets(OFFSETS, size / LEN, 1, seed);
+  for (let i = 0; i < OFFSETS; i++) offsets[i] *= LEN;
   return offsets;
 }
 
@@ -66,7 +54,7 @@ function interleave(ours: () => void, theirs: () => void) {
   }
   const a: number[] = [], b: number[] = [], r: number[] = [];
   for (let i = 0; i < SLICES; i++) {
-    // Rotating order, so neither always runs right after the other.
+    // Alternating order, so neither always runs right after the other.
     let x: number, y: number;
     if (i % 2 === 0) {
       x = time(ours);
@@ -82,6 +70,30 @@ function interleave(ours: () => void, theirs: () => void) {
   return { ours: median(a), theirs: median(b), ratio: median(r) };
 }
 
+/** The raw FFI copy registered for the mapping at `ptr`, or a skip row. */
+function rawOrExit(
+  ptr: Deno.PointerValue,
+): NonNullable<ReturnType<typeof rawCopy>> {
+  const raw = rawCopy(dir, ptr);
+  if (raw !== undefined) return raw;
+  emit({ skip: `no raw FFI copy (bench/c/raw_copy.c) built in ${dir}` });
+  Deno.exit(0);
+}
+
+const GROUP = "random 64 B per call, interleaved with the raw FFI copy";
+
+/** The three figures of one pair: both times and their ratio. */
+function report(
+  result: ReturnType<typeof interleave>,
+  ours: string,
+  theirs: string,
+  ratio: string,
+): void {
+  emit({ group: GROUP, name: ours, value: result.ours, unit: "ns" });
+  emit({ group: GROUP, name: theirs, value: result.theirs, unit: "ns" });
+  emit({ group: GROUP, name: ratio, value: result.ratio, unit: "×" });
+}
+
 // The read and the write blocks below are written out twice on purpose:
 // each loop calls one function from one call site, as the `deno bench`
 // groups do, so that V8 compiles each FFI call as a direct fast call; one
@@ -89,9 +101,9 @@ function interleave(ours: () => void, theirs: () => void) {
 {
   const path = dataFile("big.bin", BIG_SIZE, { dir });
   const h = openSync(path, { populate: true });
-  raw.raw_set_base(0, h.ptr);
-  const ourOffsets = randomOffsets(BIG_SIZE);
-  const rawOffsets = randomOffsets(BIG_SIZE);
+  const [raw, base] = rawOrExit(h.ptr);
+  const ourOffsets = alignedOffsets(BIG_SIZE, 1);
+  const rawOffsets = alignedOffsets(BIG_SIZE, 2);
   const mask = OFFSETS - 1;
   const dOurs = new Uint8Array(LEN), dRaw = new Uint8Array(LEN);
   let iOurs = 0, iRaw = 0;
@@ -103,38 +115,25 @@ function interleave(ours: () => void, theirs: () => void) {
   }, () => {
     const read = raw.raw_read;
     for (let k = 0; k < BATCH; k++) {
-      read(0, rawOffsets[iRaw], dRaw, LEN);
+      read(base, rawOffsets[iRaw], dRaw, LEN);
       iRaw = (iRaw + 1) & mask;
     }
   });
-  const group = "random 64 B per call, interleaved with the raw FFI copy";
-  emit({
-    group,
-    name: "readSync(), ns a read",
-    value: result.ours,
-    unit: "ns",
-  });
-  emit({
-    group,
-    name: "raw FFI copy, ns a read",
-    value: result.theirs,
-    unit: "ns",
-  });
-  emit({
-    group,
-    name: "readSync() / raw FFI copy",
-    value: result.ratio,
-    unit: "×",
-  });
+  report(
+    result,
+    "readSync(), ns a read",
+    "raw FFI copy, ns a read",
+    "readSync() / raw FFI copy",
+  );
   h.close();
 }
 
 {
   const path = dataFile("random_write.bin", BULK_SIZE, { dir });
   const h = openSync(path, { write: true, populate: true });
-  raw.raw_set_base(1, h.ptr);
-  const ourOffsets = randomOffsets(BULK_SIZE);
-  const rawOffsets = randomOffsets(BULK_SIZE);
+  const [raw, base] = rawOrExit(h.ptr);
+  const ourOffsets = alignedOffsets(BULK_SIZE, 3);
+  const rawOffsets = alignedOffsets(BULK_SIZE, 4);
   const mask = OFFSETS - 1;
   const sOurs = new Uint8Array(LEN).fill(1), sRaw = new Uint8Array(LEN).fill(2);
   let iOurs = 0, iRaw = 0;
@@ -146,28 +145,15 @@ function interleave(ours: () => void, theirs: () => void) {
   }, () => {
     const write = raw.raw_write;
     for (let k = 0; k < BATCH; k++) {
-      write(1, rawOffsets[iRaw], sRaw, LEN);
+      write(base, rawOffsets[iRaw], sRaw, LEN);
       iRaw = (iRaw + 1) & mask;
     }
   });
-  const group = "random 64 B per call, interleaved with the raw FFI copy";
-  emit({
-    group,
-    name: "writeSync(), ns a write",
-    value: result.ours,
-    unit: "ns",
-  });
-  emit({
-    group,
-    name: "raw FFI write, ns a write",
-    value: result.theirs,
-    unit: "ns",
-  });
-  emit({
-    group,
-    name: "writeSync() / raw FFI write",
-    value: result.ratio,
-    unit: "×",
-  });
+  report(
+    result,
+    "writeSync(), ns a write",
+    "raw FFI write, ns a write",
+    "writeSync() / raw FFI write",
+  );
   h.close();
 }
