@@ -24,6 +24,11 @@ export interface ChildOptions {
   cwd?: string | URL;
   /** A command that runs Deno, e.g. `["prlimit", "--memlock=0:0"]`. */
   wrap?: string[];
+  /**
+   * Milliseconds after which `runDenoArgs` kills the child: a hang then
+   * fails its test, naming it, instead of stopping the whole suite.
+   */
+  timeoutMs?: number;
 }
 
 /** URL of the package entry point, for scripts run in subprocesses. */
@@ -39,7 +44,11 @@ export const FULL_FLAGS = [
   "--allow-write",
 ];
 
-function command(args: string[], options: ChildOptions): Deno.Command {
+function command(
+  args: string[],
+  options: ChildOptions,
+  signal?: AbortSignal,
+): Deno.Command {
   const [program, ...wrapped] = [...(options.wrap ?? []), Deno.execPath()];
   return new Deno.Command(program!, {
     args: [...wrapped, ...args],
@@ -47,6 +56,7 @@ function command(args: string[], options: ChildOptions): Deno.Command {
     cwd: options.cwd,
     stdout: "piped",
     stderr: "piped",
+    signal,
   });
 }
 
@@ -55,15 +65,29 @@ export async function runDenoArgs(
   args: string[],
   options: ChildOptions = {},
 ): Promise<Output> {
-  const { code, signal, stdout, stderr } = await command(args, options)
-    .output();
-  const decoder = new TextDecoder();
-  return {
-    code,
-    signal,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+  const limit = new AbortController();
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => limit.abort(), options.timeoutMs);
+  try {
+    const { code, signal, stdout, stderr } = await command(
+      args,
+      options,
+      limit.signal,
+    ).output();
+    const decoder = new TextDecoder();
+    const killed = limit.signal.aborted
+      ? `\n(killed: still running after ${options.timeoutMs} ms)`
+      : "";
+    return {
+      code,
+      signal,
+      stdout: decoder.decode(stdout),
+      stderr: decoder.decode(stderr) + killed,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Writes `source` to a fresh temp dir; returns the script path. */

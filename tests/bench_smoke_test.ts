@@ -362,8 +362,8 @@ Deno.test("the ipc side programs (bench/ipc/) print one JSON line per alternativ
       "--unstable-ffi",
       `bench/ipc/${file}`,
       count,
-    ], { cwd: root });
-    assert.equal(code, 0, stderr);
+    ], { cwd: root, timeoutMs: 300_000 });
+    assert.equal(code, 0, `${file}: ${stderr}`);
     const rows = stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(rows.length, lines, stdout);
     for (const row of rows) {

@@ -117,6 +117,61 @@ Deno.test("wait() in one process is woken by notify() in another, over shared me
   }
 });
 
+Deno.test("two processes that always sleep and hand the turn over the moment the other counts itself in lose no wake", async () => {
+  // Each side hands the turn over as soon as the cell's count says the other
+  // sleeps, which may be before the other is inside the OS wait; the handing
+  // side then waits itself. A wake that the later waiter could take (a
+  // semaphore's permit, Windows) left both asleep: each wait has a timeout
+  // here, so a lost wake shows as a "timed-out" instead of a hang.
+  const r = region();
+  try {
+    const rounds = 2000;
+    Atomics.store(words(r.m), 8, -1);
+    const child = spawnDeno(
+      `
+      import { openSharedSync, wait, notify } from ${JSON.stringify(MOD_URL)};
+      using m = openSharedSync(${JSON.stringify(r.name)});
+      const w = new Int32Array(m.view().buffer);
+      let late = 0;
+      console.log("ready");
+      for (let i = 0; i < ${rounds}; i++) {
+        while (Atomics.load(w, 0) !== 2 * i + 1) {
+          if (wait(m, 0, 2 * i, 10_000, { spin: 0 }) === "timed-out") late++;
+        }
+        while (Atomics.load(w, 1) === 0);
+        Atomics.store(w, 0, 2 * i + 2);
+        notify(m, 0);
+      }
+      Atomics.store(w, 8, late);
+      `,
+      IPC_FLAGS,
+    );
+    await waitForLine(child, "ready");
+    const w = words(r.m);
+    let late = 0;
+    for (let i = 0; i < rounds; i++) {
+      if (i > 0) { while (Atomics.load(w, 1) === 0); }
+      Atomics.store(w, 0, 2 * i + 1);
+      notify(r.m, 0);
+      while (Atomics.load(w, 0) !== 2 * i + 2) {
+        if (wait(r.m, 0, 2 * i + 1, 10_000, { spin: 0 }) === "timed-out") {
+          late++;
+        }
+      }
+    }
+    assert.equal((await child.status).code, 0);
+    assert.equal(
+      Atomics.load(w, 8),
+      0,
+      "no wait of the child outlived its wake",
+    );
+    assert.equal(late, 0, "no wait of the parent outlived its wake");
+    assert.equal(w[1], 0, "no sleeper is left counted");
+  } finally {
+    r.done();
+  }
+});
+
 Deno.test("wait() works across processes over a shared file mapping too", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/cell.bin`;

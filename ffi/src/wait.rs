@@ -219,7 +219,9 @@ fn wait_cell(id: u32, offset: f64, expected: u32, timeout_ms: f64, spin: u32) ->
     // A deadline the clock cannot represent is no deadline (`+` would panic).
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     // Made before the sleeper counts itself in: a notifier that sees the
-    // count finds what to wake (Windows opens the sleeper's semaphore).
+    // count finds what to wake (Windows opens the sleeper's semaphore, and
+    // making it lets the permits released earlier reach the sleepers they
+    // were released for first).
     // SAFETY: `entry` keeps the word mapped for as long as the sleeper lives
     // (it is dropped below, before `entry`).
     let sleeper = Arc::new(unsafe { os::Sleeper::new(addr)? });

@@ -15,8 +15,23 @@
 //! with the last handle, so leftovers do not outlive the sleepers. Each
 //! sleeper also waits on an event of its own, which `interrupt` sets (a
 //! mapping closed or resized under it).
+//!
+//! A futex wakes only threads already asleep; a semaphore's permit goes to
+//! whoever waits next, which may be a thread that came after the wake. In a
+//! ping-pong on one word that is a lost wakeup: A hands the turn to B and
+//! notifies while B has counted itself in but is not yet inside the wait; A
+//! then waits for B's answer, takes B's permit, sees its own value still in
+//! the word and sleeps again; B sleeps on with no permit, and both sleep
+//! for ever (seen under wine, where a wait is a round trip to the server).
+//! So a newcomer first lets the permits already released go to the sleepers
+//! counted before it (`let_older_sleepers_wake`), and counts itself in only
+//! when none is left. (A third thread's wake that lands between that look
+//! and the newcomer counting itself in can still go to the newcomer: two
+//! parties on a word never meet that, as the only other party sleeps.)
 
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use super::{wide, CloseHandle, GetLastError, Handle};
 use crate::error::{Failure, Result};
@@ -69,6 +84,25 @@ extern "system" {
     fn GetCurrentProcessId() -> Dword;
 }
 
+/// `SEMAPHORE_BASIC_INFORMATION` (<ntddk.h>).
+#[repr(C)]
+#[derive(Default)]
+struct SemaphoreInformation {
+    current: i32,
+    maximum: i32,
+}
+
+#[link(name = "ntdll")]
+extern "system" {
+    fn NtQuerySemaphore(
+        semaphore: Handle,
+        class: u32,
+        info: *mut SemaphoreInformation,
+        length: u32,
+        returned: *mut u32,
+    ) -> i32;
+}
+
 // <synchapi.h>, <winbase.h>, <winerror.h>.
 const SEMAPHORE_MODIFY_STATE: Dword = 0x0002;
 const WAIT_OBJECT_0: Dword = 0;
@@ -76,6 +110,57 @@ const WAIT_TIMEOUT: Dword = 0x102;
 const INFINITE: Dword = 0xFFFF_FFFF;
 const ERROR_FILE_NOT_FOUND: Dword = 2;
 const ERROR_TOO_MANY_POSTS: Dword = 298;
+/// `SemaphoreBasicInformation`.
+const SEMAPHORE_BASIC: u32 = 0;
+
+/// How long a newcomer lets the sleepers before it take their permits.
+/// A woken thread takes its permit within microseconds; one that does not
+/// within this long has died or is starved, and the newcomer goes on (the
+/// worst it does then is take that permit: a wait that returns early).
+const OLDER_SLEEPERS_MS: u64 = 50;
+/// Yields before the newcomer sleeps between looks.
+const OLDER_SLEEPERS_YIELDS: u32 = 64;
+
+/// The permits left in `semaphore` (0 if it cannot say).
+fn permits(semaphore: Handle) -> i32 {
+    let mut info = SemaphoreInformation::default();
+    // SAFETY: a live semaphore handle with query access (CreateSemaphoreW
+    // gives all access) and an out-pointer of the size passed.
+    let status = unsafe {
+        NtQuerySemaphore(
+            semaphore,
+            SEMAPHORE_BASIC,
+            &mut info,
+            std::mem::size_of::<SemaphoreInformation>() as u32,
+            std::ptr::null_mut(),
+        )
+    };
+    if status < 0 {
+        0
+    } else {
+        info.current
+    }
+}
+
+/// Waits (a bounded while) until the permits released before this thread
+/// counted itself in are gone to the sleepers counted before it (module
+/// notes). Permits with no one counted are leftovers of sleepers that left
+/// without them: nobody is owed those.
+fn let_older_sleepers_wake(semaphore: Handle, sleepers: &AtomicU32) {
+    let start = Instant::now();
+    for look in 0u32.. {
+        if permits(semaphore) == 0 || sleepers.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if look < OLDER_SLEEPERS_YIELDS {
+            std::thread::yield_now();
+        } else if start.elapsed() < Duration::from_millis(OLDER_SLEEPERS_MS) {
+            std::thread::sleep(Duration::from_millis(1));
+        } else {
+            return;
+        }
+    }
+}
 
 /// The name of the semaphore of the word at `addr` (inside a live mapping,
 /// which the caller holds).
@@ -122,10 +207,13 @@ pub struct Sleeper {
 }
 
 impl Sleeper {
-    /// Opens (or creates) the semaphore of the word at `addr`.
+    /// Opens (or creates) the semaphore of the word at `addr`, and returns
+    /// once the permits released for the sleepers already counted are
+    /// theirs (module notes).
     ///
     /// # Safety
-    /// `addr` must lie in a live mapping the caller holds.
+    /// `addr` must be the word of a wait cell (8 bytes, 4-byte aligned) in a
+    /// live mapping the caller holds.
     pub unsafe fn new(addr: usize) -> Result<Sleeper> {
         let name = semaphore_name(addr)?;
         // SAFETY: `name` is NUL-terminated; an existing semaphore is opened.
@@ -133,6 +221,9 @@ impl Sleeper {
         if semaphore.is_null() {
             return Err(Failure::last_os("CreateSemaphoreW"));
         }
+        // SAFETY: the cell's sleeper count, per this function's contract;
+        // other processes change it too, so it is only touched atomically.
+        let_older_sleepers_wake(semaphore, &*((addr + 4) as *const AtomicU32));
         // SAFETY: an unnamed manual-reset event, not set.
         let event = CreateEventW(std::ptr::null_mut(), 1, 0, std::ptr::null());
         if event.is_null() {
