@@ -459,3 +459,36 @@ Deno.test("a remap refused for the kind of mapping leaves its waiters asleep", a
     r.done();
   }
 });
+
+Deno.test("a resize or remap refused with Busy (a view's buffer escaped) leaves the mapping's waiters asleep", async () => {
+  using m = openAnonymousSync(4096);
+  const moved = m.view().buffer.transfer();
+  const w = new Int32Array(moved);
+  const pending = waitAsync(m, 0, 0, 60_000, { spin: 0 });
+  await until(() => Atomics.load(w, 1) === 1, "the waiter to sleep");
+  assert.throws(() => m.resizeSync(8192), Deno.errors.Busy);
+  assert.equal(Atomics.load(w, 1), 1, "still asleep after the resize");
+  Atomics.store(w, 0, 1);
+  assert.equal(notify(m, 0), 1);
+  assert.equal(await pending, "ok");
+
+  await withTempDir(async (dir) => {
+    const path = `${dir}/held.bin`;
+    using f = openWriteWithSizeSync(path, 4096);
+    const held = f.view().buffer.transfer();
+    const fw = new Int32Array(held);
+    const waiting = f.waitAsync(16, 0, 60_000, { spin: 0 });
+    await until(() => Atomics.load(fw, 5) === 1, "the waiter to sleep");
+    assert.throws(() => f.remapSync(), Deno.errors.Busy);
+    assert.equal(Atomics.load(fw, 5), 1, "still asleep after the remap");
+    Atomics.store(fw, 4, 1);
+    assert.equal(f.notify(16), 1);
+    assert.equal(await waiting, "ok");
+    // Emptied, the buffer lets the mapping change again.
+    held.transfer(0);
+    f.remapSync();
+  });
+  moved.transfer(0);
+  m.resizeSync(8192);
+  assert.equal(m.len, 8192);
+});

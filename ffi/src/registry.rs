@@ -312,6 +312,12 @@ impl<R: Release> Entry<R> {
     pub fn index(&self) -> usize {
         self.index
     }
+    /// Whether external buffers (zero-copy views) reference the mapping now
+    /// (see `Exclusive::shared`): a look before taking exclusive use, so
+    /// that a change refused for it wakes no sleeper.
+    pub fn shared(&self) -> bool {
+        self.slot.owners.load(Ordering::Acquire) > 1
+    }
 
     /// Adds an owner (an external buffer over the mapping) and returns the
     /// slot index its `release` takes. The mapping is live and pinned, so the
@@ -664,6 +670,17 @@ impl Drop for Exclusive {
         self.slot.state.fetch_or(LIVE, Ordering::Release);
         self.slot.live_id.store(self.id, Ordering::Release);
     }
+}
+
+/// The refusal of a change that would move or shrink the pages under a
+/// zero-copy view's buffer, which may be anywhere (moved, sent to a worker,
+/// held by an async op).
+pub fn busy(call: &'static str) -> Failure {
+    Failure::new(
+        Status::Busy,
+        call,
+        "views of the mapping are still referenced, so it cannot move: drop them (or let them be collected) first",
+    )
 }
 
 /// Takes exclusive use of a live mapping; see `Exclusive`.

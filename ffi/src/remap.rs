@@ -25,7 +25,8 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
     // The kind of mapping never changes: refuse the ones that cannot be
     // remapped before taking exclusive use, which wakes the mapping's
     // sleepers (`wait::cancel`).
-    let kind = registry::enter(id, CALL)?.flags();
+    let entry = registry::enter(id, CALL)?;
+    let kind = entry.flags();
     if kind & (FLAG_ANONYMOUS | FLAG_SHARED_MEMORY) != 0 {
         return Err(Failure::new(
             Status::InvalidArgument,
@@ -48,15 +49,16 @@ fn remap_mapping(id: u32, length: f64, flags: u32) -> Result<()> {
             "the mapping is read-only after protect(\"read\"): call protect(\"readwrite\") first",
         ));
     }
-    let mut held = registry::exclusive(id, CALL)?;
     // As in `resize`: a view's buffer may be anywhere, and its pages must
-    // not go under it.
+    // not go under it; looked at before and again after taking exclusive
+    // use (a view made in between).
+    if entry.shared() {
+        return Err(registry::busy(CALL));
+    }
+    drop(entry);
+    let mut held = registry::exclusive(id, CALL)?;
     if held.shared() {
-        return Err(Failure::new(
-            Status::Busy,
-            CALL,
-            "views of the mapping are still referenced, so it cannot move: drop them (or let them be collected) first",
-        ));
+        return Err(registry::busy(CALL));
     }
     let kept = held
         .owned()

@@ -7,18 +7,10 @@ use crate::registry::{
     self, Fields, FLAG_ANONYMOUS, FLAG_PRIVATE, FLAG_PROTECTED, FLAG_WHOLE_FILE, FLAG_WRITABLE,
 };
 
-fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)> {
+/// Why the mapping cannot be resized as it is, if it cannot.
+fn refusal(entry: &registry::Entry) -> Result<()> {
     const CALL: &str = "resize";
-    let new_len = to_usize(new_len, "length", CALL)?;
-    if options & !MAP_PREALLOCATE != 0 {
-        return Err(Failure::new(
-            Status::InvalidArgument,
-            CALL,
-            format!("unknown flags {:#x}", options & !MAP_PREALLOCATE),
-        ));
-    }
-    let mut held = registry::exclusive(id, CALL)?;
-    let flags = held.flags();
+    let flags = entry.flags();
     if flags & FLAG_PROTECTED != 0 {
         return Err(Failure::new(
             Status::InvalidArgument,
@@ -36,12 +28,31 @@ fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)>
     }
     // A zero-copy view's buffer may be anywhere (moved, sent to a worker,
     // held by an async op): the pages must neither move nor go under it.
-    if held.shared() {
+    if entry.shared() {
+        return Err(registry::busy(CALL));
+    }
+    Ok(())
+}
+
+fn resize_mapping(id: u32, new_len: f64, options: u32) -> Result<(usize, usize)> {
+    const CALL: &str = "resize";
+    let new_len = to_usize(new_len, "length", CALL)?;
+    if options & !MAP_PREALLOCATE != 0 {
         return Err(Failure::new(
-            Status::Busy,
+            Status::InvalidArgument,
             CALL,
-            "views of the mapping are still referenced, so it cannot move: drop them (or let them be collected) first",
+            format!("unknown flags {:#x}", options & !MAP_PREALLOCATE),
         ));
+    }
+    // What refuses the resize without changing anything is decided before
+    // taking exclusive use, which wakes the mapping's sleepers
+    // (`wait::cancel`): a refused resize leaves them asleep.
+    refusal(&registry::enter(id, CALL)?)?;
+    let mut held = registry::exclusive(id, CALL)?;
+    let flags = held.flags();
+    // Again, now that nothing else can enter: a view's buffer made since.
+    if held.shared() {
+        return Err(registry::busy(CALL));
     }
     // Zero pages replaced a truncated tail or a page the disk had no room
     // for (os/unix/fault.rs): resizing would carry them along or move them;
