@@ -103,6 +103,14 @@ pub struct Slot {
     owners: AtomicUsize,
 }
 
+impl Slot {
+    /// Whether external buffers (zero-copy views) reference the mapping
+    /// besides its handle: it must then neither move nor shrink under them.
+    fn shared(&self) -> bool {
+        self.owners.load(Ordering::Acquire) > 1
+    }
+}
+
 /// For the fault guard, by slot index: the mapped file (`os::file_key`, 0 for
 /// none) and the file offset at `map_base`, to tell truncation from a page
 /// the file still covers. Set by `insert`; a resize keeps both. A table of
@@ -312,11 +320,11 @@ impl<R: Release> Entry<R> {
     pub fn index(&self) -> usize {
         self.index
     }
-    /// Whether external buffers (zero-copy views) reference the mapping now
-    /// (see `Exclusive::shared`): a look before taking exclusive use, so
-    /// that a change refused for it wakes no sleeper.
+    /// Whether external buffers reference the mapping now (`Slot::shared`):
+    /// a look before taking exclusive use, so that a change refused for it
+    /// wakes no sleeper.
     pub fn shared(&self) -> bool {
-        self.slot.owners.load(Ordering::Acquire) > 1
+        self.slot.shared()
     }
 
     /// Adds an owner (an external buffer over the mapping) and returns the
@@ -624,10 +632,9 @@ impl Exclusive {
     pub fn map_len(&self) -> usize {
         self.slot.map_len.load(Ordering::Relaxed)
     }
-    /// Whether external buffers (zero-copy views) still reference the
-    /// mapping: it must then neither move nor shrink under them.
+    /// Whether external buffers still reference the mapping (`Slot::shared`).
     pub fn shared(&self) -> bool {
-        self.slot.owners.load(Ordering::Acquire) > 1
+        self.slot.shared()
     }
     /// Why the fault guard replaced part of the mapping (see `Slot::lost`),
     /// or `None` while it is intact.

@@ -56,8 +56,9 @@
 //!   linking to them.
 //! - `Sleeper::new(addr)`: what a thread needs to sleep on the 32-bit word
 //!   at `addr` (the word of a wait cell, whose sleeper count follows it;
-//!   made before the thread counts itself in); `sleeper.sleep(expected, timeout_ns)` sleeps while it holds
-//!   `expected` (a `Woke`), across processes for shared mappings;
+//!   made before the thread counts itself in);
+//!   `sleeper.sleep(expected, timeout_ns)` sleeps while it holds `expected`
+//!   (a `Woke`), across processes for shared mappings;
 //!   `sleeper.interrupt()` wakes that sleeper (a mapping closed under it).
 //! - `wake(addr, count)`: wakes up to `count` sleepers on `addr` in any
 //!   process; how many woke.
