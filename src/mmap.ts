@@ -231,10 +231,13 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
    */
   readSync(dst: Uint8Array, offset: number | bigint = 0): number {
     // The common case, kept short (DESIGN.md, "The hot path is short end to
-    // end"): two intrinsics and one native call, which checks the id, the
+    // end"): two intrinsics and the native copy, which checks the id, the
     // offset and the range itself (ffi/src/copy.rs). Everything else, and
-    // every failure, is in #copyFailed.
+    // every failure, is in #copyFailed. The prefetch hint comes first, so
+    // that a cold line's cache miss overlaps the checks and Deno's handling
+    // of `dst` rather than starting after them (`mmap_prefetch`).
     if (typeof offset === "number" && isUint8Array(dst)) {
+      this.#symbols.mmap_prefetch(this.#id, offset);
       const length = typedArrayLength(dst);
       const status = this.#symbols.mmap_read(this.#id, offset, dst, length);
       if (status === 0) return length;
@@ -257,6 +260,7 @@ export class Mmap implements MmapHandle, Disposable, AsyncDisposable {
     if (typeof offset === "number" && isUint8Array(dst)) {
       const length = typedArrayLength(dst);
       if (length < THREAD_COPY_BYTES) {
+        this.#symbols.mmap_prefetch(this.#id, offset);
         const status = this.#symbols.mmap_read(this.#id, offset, dst, length);
         if (status === 0) return resolved(length);
         return promised(() => this.#copyFailed(dst, offset, "read", status));

@@ -18,6 +18,7 @@
 //! half-way, never copy outside the mapping or the buffer.
 
 use crate::abi::{to_usize, ELEMENT_F64, ELEMENT_U32, ELEMENT_U64, MAX_INDEX};
+use crate::copy::prefetch;
 use crate::error::{status_of, Failure, Result, Status};
 use crate::registry::{self, Entry, FLAG_WRITABLE};
 
@@ -137,28 +138,6 @@ impl Direction {
             Direction::Scatter => "scatter",
         }
     }
-}
-
-/// Hints the CPU to start loading the cache line at `addr`. Never faults
-/// (an address that is not mapped, or a page lost to truncation, is simply
-/// not loaded), so it may run ahead of the checks of its record.
-#[inline(always)]
-fn prefetch(addr: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint: it never faults and changes no state
-    // the program can see. SSE is part of the x86_64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: PRFM is a hint: it never faults and touches no register or
-    // memory the program can see.
-    unsafe {
-        std::arch::asm!("prfm pldl1keep, [{0}]", in(reg) addr, options(nostack, readonly, preserves_flags));
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let _ = addr;
 }
 
 /// Checks every record, then copies them. Returns nothing: the caller knows

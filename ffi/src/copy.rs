@@ -13,6 +13,14 @@
 //! bytes moved in line, the mark cleared. Larger copies take the same path
 //! with `memmove` (`read_large`, `write_large`); threads without a mark take
 //! the counted pin.
+//!
+//! Where in a call the miss starts matters as much: the load that misses
+//! holds up every instruction after it, so the next miss must be issued
+//! within a reorder window of it. TypeScript therefore calls
+//! `mmap_prefetch` before its own checks and before Deno converts the
+//! buffer argument; the copy's load then finds its line already on the way.
+//! A write needs no hint: a store that misses retires into the store buffer
+//! and holds nothing up.
 
 use crate::abi::{check_range, to_usize, whole_pages};
 use crate::error::{record, status_of, Failure, Status};
@@ -60,6 +68,50 @@ fn truncate(value: f64) -> i64 {
     {
         value as i64
     }
+}
+
+/// Asks the CPU to start loading byte `offset` of mapping `id`, ahead of a
+/// copy from or to it: TypeScript calls this first on every small copy
+/// (`Mmap.readSync`, `writeSync`), so that the line's cache miss overlaps
+/// everything between here and the copy (the argument checks on both
+/// sides, Deno's handling of the buffer argument) instead of starting at
+/// its end. Random 64 B reads of a 1 GiB file measured 1.74–1.84× the raw
+/// FFI copy in about half the figures without it, 0.63–1.10× with it.
+///
+/// A hint only, so it checks nothing it cannot cheaply: an id that is not
+/// live, an offset that is not a whole number or lies outside the mapping
+/// do nothing, and the copy that follows does every check. It pins nothing:
+/// a close on another thread may unmap the line meanwhile, and a prefetch
+/// of an unmapped address loads nothing and never faults.
+#[no_mangle]
+pub extern "C" fn mmap_prefetch(id: u32, offset: f64) {
+    if let Some(offset) = index(offset) {
+        if let Some(at) = registry::hint_address(id, offset) {
+            prefetch(at);
+        }
+    }
+}
+
+/// Hints the CPU to start loading the cache line at `addr`. Never faults
+/// (an address that is not mapped, or a page lost to truncation, is simply
+/// not loaded), so it may run ahead of the checks of its record.
+#[inline(always)]
+pub(crate) fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint: it never faults and changes no state
+    // the program can see. SSE is part of the x86_64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: PRFM is a hint: it never faults and touches no register or
+    // memory the program can see.
+    unsafe {
+        std::arch::asm!("prfm pldl1keep, [{0}]", in(reg) addr, options(nostack, readonly, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = addr;
 }
 
 /// The common case of a copy, shared by both directions: a live id, two
@@ -462,6 +514,47 @@ mod tests {
         assert_eq!(mmap_close(id), 0);
         assert_eq!(file.contents(), b"HELLO world");
         assert_eq!(mmap_close(id), Status::BadHandle as i32);
+    }
+
+    #[test]
+    fn the_prefetch_hint_takes_any_id_and_offset() {
+        let file = TempFile::new("prefetch", b"0123456789");
+        let (status, out) = map(file.path(), MAP_WRITE, 0.0, 0.0, 0.0);
+        assert_eq!(status, 0);
+        let id = out[0] as u32;
+        let offsets = [
+            0.0,
+            9.0,
+            10.0,
+            4096.0,
+            -1.0,
+            0.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            9_007_199_254_740_991.0,
+            1e300,
+        ];
+        for &offset in &offsets {
+            for &who in &[id, 0, u32::MAX, id ^ (1 << 14), id + 1] {
+                mmap_prefetch(who, offset);
+            }
+        }
+        // The file shrinks under the mapping: a hint at its lost page must
+        // not fault (a load there would raise SIGBUS).
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        mmap_prefetch(id, 5.0);
+        std::fs::write(file.path(), b"0123456789").unwrap();
+        assert_eq!(read_at(id, 0, 10), (0, b"0123456789".to_vec()));
+        assert_eq!(mmap_close(id), 0);
+        for &offset in &offsets {
+            mmap_prefetch(id, offset);
+        }
     }
 
     #[test]

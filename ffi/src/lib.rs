@@ -39,7 +39,7 @@ pub use abi::{
     MAP_WRITE, MAX_INDEX, SHM_CREATE, SHM_EXCLUSIVE,
 };
 pub use batch::{mmap_gather, mmap_scatter};
-pub use copy::{mmap_read, mmap_write};
+pub use copy::{mmap_prefetch, mmap_read, mmap_write};
 pub use find::mmap_find;
 pub use info::mmap_info;
 pub use napi::napi_register_module_v1;

@@ -463,6 +463,19 @@ pub fn pin_marked(mark: &'static marks::Mark, id: u32) -> Option<Marked> {
     })
 }
 
+/// The address of byte `offset` of the live mapping `id`, for a prefetch
+/// hint only (`copy::mmap_prefetch`): read without a pin, so the mapping may
+/// be closed or moved by the time the address is used. `None` when `id` is
+/// not live or `offset` is past the end.
+#[inline(always)]
+pub fn hint_address(id: u32, offset: usize) -> Option<usize> {
+    let slot = &TABLE[(id & SLOT_MASK) as usize];
+    if slot.live_id.load(Ordering::Relaxed) != id || offset >= slot.len.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some(slot.base.load(Ordering::Relaxed) + offset)
+}
+
 /// `pin` on a thread without a mark: claims one (once per thread), or pins
 /// with the count where marks are off.
 #[cold]
