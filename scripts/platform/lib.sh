@@ -110,6 +110,13 @@ cargo_test() {
   "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
   p=$(grep -aoE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOGS/$name.log" | awk '{s+=$4} END {print s+0}')
   f=$(grep -aoE '[0-9]+ passed; [0-9]+ failed' "$LOGS/$name.log" | awk '{s+=$3} END {print s+0}')
+  # A test binary that died prints "running N tests" and no result of its own;
+  # under wine the crash goes to winedbg and cargo can still exit 0.
+  if [ "$(grep -acE '^running [0-9]+ tests?$' "$LOGS/$name.log")" != \
+    "$(grep -acE '^test result: ' "$LOGS/$name.log")" ]; then
+    log "FAIL $name: a test binary ended without its result (it died)"
+    rc=1
+  fi
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   [ "$rc" = 0 ] || show_failure "$name"
   result "$name" "$p" "$f"
