@@ -71,13 +71,13 @@ fn truncate(value: f64) -> i64 {
 }
 
 /// Asks the CPU to start loading byte `offset` of mapping `id`, ahead of a
-/// copy from or to it: TypeScript calls this first on every small copy
-/// (`Mmap.readSync`, `writeSync`), so that the line's cache miss overlaps
-/// everything between here and the copy (the argument checks on both
-/// sides, Deno's handling of the buffer argument) instead of starting at
-/// its end. Random 64 B reads of a 1 GiB file measured 0.98–1.90× the raw
-/// FFI copy without it (1.44× or more in a quarter of the figures), and
-/// 0.63–1.07× with it.
+/// read from it: TypeScript calls this first on every small read
+/// (`Mmap.readSync`, and `Mmap.read` below 64 MiB), so that the line's
+/// cache miss overlaps everything between here and the copy (the argument
+/// checks on both sides, Deno's handling of the buffer argument) instead
+/// of starting at its end. Random 64 B reads of a 1 GiB file measured
+/// 0.98–1.90× the raw FFI copy without it (1.44× or more in a quarter of
+/// the figures), and 0.63–1.07× with it.
 ///
 /// A hint only, so it checks nothing it cannot cheaply: an id that is not
 /// live, an offset that is not a whole number or lies outside the mapping
